@@ -1,0 +1,118 @@
+import { z } from 'zod'
+
+/**
+ * The one config object of the engine. `createDarkroom` parses it once, fills defaults, freezes
+ * it and fails listing every issue. Byte sizes end in `Bytes`, durations in `Ms`.
+ */
+export const IMAGE_MIME_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/heic',
+  'image/heif',
+  'image/tiff',
+] as const
+export const VIDEO_MIME_TYPES = [
+  'video/mp4',
+  'video/webm',
+  'video/quicktime',
+  'video/x-msvideo',
+] as const
+
+export const VARIANT_FORMATS = ['webp', 'jpeg', 'avif', 'png'] as const
+export type VariantFormat = (typeof VARIANT_FORMATS)[number]
+
+const variantPresetSchema = z.object({
+  /** Longest edge in pixels; a smaller original is never upscaled. */
+  maxEdge: z.number().int().min(16).max(16384),
+  format: z.enum(VARIANT_FORMATS).optional(),
+  quality: z.number().int().min(1).max(100).optional(),
+})
+
+const watermarkSchema = z
+  .object({
+    /** Text drawn across the image (rendered by librsvg through sharp). */
+    text: z.string().min(1).max(200).optional(),
+    /** An image (PNG with alpha is best) laid over the photo, as bytes. */
+    image: z.instanceof(Uint8Array).optional(),
+    opacity: z.number().min(0).max(1).default(0.5),
+    gravity: z
+      .enum(['center', 'southeast', 'southwest', 'northeast', 'northwest'])
+      .default('southeast'),
+    /** Which presets get a watermarked copy, and under which variant name. */
+    presets: z
+      .record(z.string(), z.string())
+      .default({ watermark: 'medium', watermarkSmall: 'small' }),
+  })
+  .refine((w) => w.text !== undefined || w.image !== undefined, {
+    message: 'a watermark needs text or image',
+  })
+
+export const configSchema = z
+  .object({
+    limits: z
+      .object({
+        maxFileBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(50 * 1024 * 1024),
+        maxFilesPerBatch: z.number().int().positive().max(2000).default(500),
+        /** Decoded pixels (width x height) above which a file is refused from its header. */
+        maxInputPixels: z.number().int().positive().default(150_000_000),
+        /** Default quota for owners without their own; null = unlimited. */
+        defaultQuotaBytes: z.number().int().positive().nullable().default(null),
+      })
+      .prefault({}),
+    allowedMimeTypes: z.array(z.string()).default([...IMAGE_MIME_TYPES]),
+    video: z
+      .object({
+        enabled: z.boolean().default(false),
+        maxFileBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024 * 1024),
+      })
+      .prefault({}),
+    variants: z
+      .object({
+        presets: z.record(z.string(), variantPresetSchema).default({
+          small: { maxEdge: 320 },
+          medium: { maxEdge: 1024 },
+          large: { maxEdge: 2048 },
+        }),
+        format: z.enum(VARIANT_FORMATS).default('webp'),
+        quality: z.number().int().min(1).max(100).default(80),
+      })
+      .prefault({}),
+    watermark: watermarkSchema.nullable().default(null),
+    pending: z
+      .object({
+        /** Pending photos older than this are purged by `maintenance.purgePending()`. */
+        ttlMs: z
+          .number()
+          .int()
+          .positive()
+          .default(24 * 60 * 60 * 1000),
+      })
+      .prefault({}),
+    /** How many files of a batch are processed at once (image work is CPU bound). */
+    concurrency: z.number().int().min(1).max(64).default(2),
+    /** Prefix of the variant URLs in photo records, e.g. `https://cdn.example.com`. */
+    publicBaseUrl: z.string().default(''),
+    /** Orphan blobs younger than this are left alone by the sweep (an ingest may own them). */
+    orphanGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60 * 60 * 1000),
+  })
+  .strict()
+
+export type DarkroomConfigInput = z.input<typeof configSchema>
+export type DarkroomConfig = Readonly<z.output<typeof configSchema>>
+export type VariantPreset = z.output<typeof variantPresetSchema>
+export type WatermarkConfig = z.output<typeof watermarkSchema>

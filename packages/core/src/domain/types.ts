@@ -1,0 +1,175 @@
+/**
+ * Records as the metadata store keeps them, and the shapes core hands to its callers.
+ * Timestamps are `Date` in records; `takenAt` stays a string because a camera's wall-clock
+ * time with its own offset (or with none) is not an instant.
+ */
+
+export type Scope = 'photos.read' | 'photos.write' | 'admin'
+
+/** Who is asking. Every operation takes one. */
+export interface Caller {
+  ownerId: string
+  scopes: readonly string[]
+}
+
+export type PhotoKind = 'image' | 'video'
+
+export interface GpsPosition {
+  lat: number
+  lon: number
+}
+
+export interface PhotoExif {
+  make: string | null
+  model: string | null
+  lens: string | null
+  iso: number | null
+  /** Exposure time in seconds (1/250 s is 0.004). */
+  exposure: number | null
+  fNumber: number | null
+  /** Focal length in mm. */
+  focalLength: number | null
+  gps: GpsPosition | null
+}
+
+/** One stored rendition of a photo. `key` is the blob key. */
+export interface StoredVariant {
+  name: string
+  key: string
+  format: string
+  mimeType: string
+  width: number
+  height: number
+  size: number
+}
+
+export interface PhotoRecord {
+  id: string
+  ownerId: string
+  albumId: string | null
+  category: string | null
+  filename: string
+  description: string
+  mimeType: string
+  kind: PhotoKind
+  size: number
+  /** Displayed size, after orientation. Null when unknown (an older import); repair fills it. */
+  width: number | null
+  height: number | null
+  /** EXIF Orientation 1-8 as found (HEIF: the rotation from `irot`, mapped to 1/6/3/8). */
+  orientation: number | null
+  /** `YYYY-MM-DDTHH:MM:SS` plus `±HH:MM` when the camera recorded its offset. */
+  takenAt: string | null
+  exif: PhotoExif | null
+  hue: string | null
+  thumbhash: string | null
+  checksum: string
+  isPublic: boolean
+  hidden: boolean
+  pending: boolean
+  deletedAt: Date | null
+  /** Fractional-index key: the order inside its album (or the owner's unfiled photos). */
+  position: string
+  /** External post id the photo is attached to (seed 000). */
+  postId: string | null
+  originalKey: string
+  variants: StoredVariant[]
+  /** Video duration in seconds; null for images. */
+  durationSec: number | null
+  createdAt: Date
+  updatedAt: Date
+  views: number
+  downloads: number
+  likes: number
+  ratingSum: number
+  ratingCount: number
+  commentCount: number
+}
+
+export interface AlbumRecord {
+  id: string
+  ownerId: string
+  title: string
+  description: string
+  photoCap: number | null
+  coverPhotoId: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface OwnerRecord {
+  ownerId: string
+  /** Null means the configured default applies. */
+  quotaBytes: number | null
+  profilePhotoId: string | null
+}
+
+export interface CommentRecord {
+  id: string
+  photoId: string
+  authorId: string
+  body: string
+  createdAt: Date
+}
+
+/** URLs of every stored rendition, as handed to callers. */
+export interface PhotoVariantUrls {
+  original: string
+  small: string | null
+  medium: string | null
+  large: string | null
+  watermark?: string | null
+  watermarkSmall?: string | null
+  [name: string]: string | null | undefined
+}
+
+/** A photo as core returns it. */
+export interface Photo {
+  id: string
+  ownerId: string
+  albumId: string | null
+  category: string | null
+  filename: string
+  description: string
+  mimeType: string
+  kind: PhotoKind
+  size: number
+  width: number | null
+  height: number | null
+  orientation: number | null
+  /** width / height, rounded to 4 decimals; null when either is unknown. */
+  ratio: number | null
+  takenAt: string | null
+  exif: PhotoExif | null
+  hue: string | null
+  thumbhash: string | null
+  checksum: string
+  isPublic: boolean
+  hidden: boolean
+  pending: boolean
+  deletedAt: string | null
+  position: string
+  postId: string | null
+  durationSec: number | null
+  createdAt: string
+  updatedAt: string
+  views: number
+  downloads: number
+  likes: number
+  ratingAvg: number | null
+  ratingCount: number
+  commentCount: number
+  variants: PhotoVariantUrls
+}
+
+export interface Album {
+  id: string
+  ownerId: string
+  title: string
+  description: string
+  photoCap: number | null
+  coverPhotoId: string | null
+  photoCount: number
+  createdAt: string
+  updatedAt: string
+}

@@ -1,0 +1,7 @@
+export type * from './metadata-store.js'
+export type * from './blob-store.js'
+export type * from './event-sink.js'
+export type { Clock } from './clock.js'
+export type { IdGenerator } from './ids.js'
+export { systemClock } from './clock.js'
+export { uuidV7Ids } from './ids.js'

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+// Tests run against the sources: every @darkroom/* import is aliased to its src/, no build first.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@darkroom\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
+      {
+        find: /^@darkroom\/storage\/testing$/,
+        replacement: src('./packages/storage/src/testing/index.ts'),
+      },
+      { find: /^@darkroom\/storage$/, replacement: src('./packages/storage/src/index.ts') },
+      { find: /^@darkroom\/trpc$/, replacement: src('./packages/trpc/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    env: { TZ: 'UTC' },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+})
