@@ -7,7 +7,10 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@darkroom\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      {
+        find: /^@darkroom\/core\/testing$/,
+        replacement: src('./packages/core/src/testing/index.ts'),
+      },
       { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       {
         find: /^@darkroom\/storage\/testing$/,

@@ -69,9 +69,12 @@ export type PhotoPatch = Partial<
   >
 >
 
-export type PhotoCounter = 'views' | 'downloads' | 'likes' | 'ratingSum' | 'ratingCount' | 'commentCount'
+export type PhotoCounter =
+  'views' | 'downloads' | 'likes' | 'ratingSum' | 'ratingCount' | 'commentCount'
 
-export type AlbumPatch = Partial<Pick<AlbumRecord, 'title' | 'description' | 'photoCap' | 'coverPhotoId' | 'updatedAt'>>
+export type AlbumPatch = Partial<
+  Pick<AlbumRecord, 'title' | 'description' | 'photoCap' | 'coverPhotoId' | 'updatedAt'>
+>
 
 export interface AlbumWithCount extends AlbumRecord {
   /** Photos in the album that are not in the trash (pending ones count: they hold a place). */
@@ -90,13 +93,20 @@ export interface MetadataOps {
   /** The photos that exist among `ids`, in no particular order. */
   getPhotos(ids: readonly string[]): Promise<PhotoRecord[]>
   /** The owner's photo with this checksum in this album (`null` album: outside any), trashed included. */
-  findPhotoByChecksum(ownerId: string, albumId: string | null, checksum: string): Promise<PhotoRecord | null>
+  findPhotoByChecksum(
+    ownerId: string,
+    albumId: string | null,
+    checksum: string,
+  ): Promise<PhotoRecord | null>
   /** One page; ties on the sort value are broken by id in the same direction. */
   listPhotos(query: PhotoQuery): Promise<PhotoPage>
   /** Applies the patch and returns the row after it. Throws `NOT_FOUND`, or `CONFLICT` on a unique index. */
   updatePhoto(id: string, patch: PhotoPatch): Promise<PhotoRecord>
   /** Adds (or with a negative delta subtracts) to counters atomically. Throws `NOT_FOUND`. */
-  incrementPhotoCounters(id: string, deltas: Partial<Record<PhotoCounter, number>>): Promise<PhotoRecord>
+  incrementPhotoCounters(
+    id: string,
+    deltas: Partial<Record<PhotoCounter, number>>,
+  ): Promise<PhotoRecord>
   /** Removes the row and its likes, ratings and comments. Throws `NOT_FOUND`. */
   deletePhoto(id: string): Promise<void>
   /** Photos in the album that are not in the trash. */

@@ -1,0 +1,199 @@
+import { availableParallelism } from 'node:os'
+import { configSchema, type DarkroomConfig, type DarkroomConfigInput } from './config.js'
+import { DarkroomError } from './errors.js'
+import type { Album, Caller, Photo } from './domain/types.js'
+import { Limiter } from './internal/limit.js'
+import type { Media } from './internal/media.js'
+import * as defaultMedia from './media/index.js'
+import type { BlobStore } from './ports/blob-store.js'
+import { systemClock, type Clock } from './ports/clock.js'
+import type { DarkroomEventType, EventSink } from './ports/event-sink.js'
+import { uuidV7Ids, type IdGenerator } from './ports/ids.js'
+import { silentLogger, type Logger } from './ports/logger.js'
+import type { MetadataStore } from './ports/metadata-store.js'
+import * as albums from './services/albums/albums.js'
+import type { ServiceContext } from './services/context.js'
+import { EventBus, type EventListener } from './services/events.js'
+import * as maintenance from './services/maintenance/maintenance.js'
+import * as owners from './services/owners.js'
+import { bulkDelete, deletePhoto, restore } from './services/photos/delete.js'
+import { get, getMany } from './services/photos/get.js'
+import { list } from './services/photos/list.js'
+import { move } from './services/photos/move.js'
+import { openBlob } from './services/photos/open-blob.js'
+import { precheck } from './services/photos/precheck.js'
+import { transform } from './services/photos/transform.js'
+import { listComments, react } from './services/photos/react.js'
+import { reorder } from './services/photos/reorder.js'
+import { repairDimensions } from './services/photos/repair-dimensions.js'
+import { update } from './services/photos/update.js'
+import { upload } from './services/photos/upload.js'
+
+export interface DarkroomOptions {
+  /** Where records live: `createSqliteStore(...)` from `@darkroom/storage`, or your own adapter. */
+  store: MetadataStore
+  /** Where bytes live: `createFsBlobStore(...)`, an S3 store, or your own adapter. */
+  blobs: BlobStore
+  /** Limits, variant presets, formats, features. Validated once; see `configSchema`. */
+  config?: DarkroomConfigInput
+  /** Receives every committed change (the server's webhook outbox). */
+  events?: EventSink
+  clock?: Clock
+  ids?: IdGenerator
+  logger?: Logger
+  /** Replaces the image functions (tests, or another pipeline). */
+  media?: Partial<Media>
+}
+
+type Bind<F> = F extends (ctx: ServiceContext, ...args: infer A) => infer R
+  ? (...args: A) => R
+  : never
+
+export interface Darkroom {
+  readonly config: DarkroomConfig
+  readonly photos: {
+    upload: Bind<typeof upload>
+    list: Bind<typeof list>
+    get: Bind<typeof get>
+    getMany: Bind<typeof getMany>
+    update: Bind<typeof update>
+    move: Bind<typeof move>
+    reorder: Bind<typeof reorder>
+    delete: Bind<typeof deletePhoto>
+    bulkDelete: Bind<typeof bulkDelete>
+    restore: Bind<typeof restore>
+    repairDimensions: Bind<typeof repairDimensions>
+    react: Bind<typeof react>
+    listComments: Bind<typeof listComments>
+    openBlob: Bind<typeof openBlob>
+    precheck: Bind<typeof precheck>
+    transform: Bind<typeof transform>
+  }
+  readonly albums: {
+    create: Bind<typeof albums.create>
+    list: Bind<typeof albums.list>
+    get: Bind<typeof albums.get>
+    update: Bind<typeof albums.update>
+    delete: Bind<typeof albums.remove>
+  }
+  readonly owners: {
+    me: Bind<typeof owners.me>
+    setQuota: Bind<typeof owners.setQuota>
+  }
+  readonly maintenance: {
+    purgePending: Bind<typeof maintenance.purgePending>
+    sweepOrphans: Bind<typeof maintenance.sweepOrphans>
+  }
+  readonly events: {
+    /** Listens to committed changes in this process; returns the unsubscribe function. */
+    on(type: DarkroomEventType | '*', listener: EventListener): () => void
+  }
+  /** Closes the store and the blob store. */
+  close(): Promise<void>
+}
+
+/**
+ * Builds the engine over its ports. Parses the config (throwing `VALIDATION` listing every
+ * problem), brings the store's schema up to date, and returns the services.
+ *
+ * @example
+ * const darkroom = await createDarkroom({
+ *   store: createSqliteStore({ filename: './data/darkroom.db' }),
+ *   blobs: createFsBlobStore({ root: './data/blobs' }),
+ * })
+ * const me = { ownerId: 'alice', scopes: ['photos.read', 'photos.write'] }
+ * const album = await darkroom.albums.create(me, { title: 'Wedding', photoCap: 500 })
+ */
+export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom> {
+  if (!options?.store) throw new TypeError('createDarkroom: the `store` option is required')
+  if (!options.blobs) throw new TypeError('createDarkroom: the `blobs` option is required')
+  const config = parseConfig(options.config ?? {})
+  const clock = options.clock ?? systemClock
+  const ids = options.ids ?? uuidV7Ids
+  const logger = options.logger ?? silentLogger
+  const ctx: ServiceContext = {
+    store: options.store,
+    blobs: options.blobs,
+    events: new EventBus(options.events, clock, ids, logger),
+    clock,
+    ids,
+    logger,
+    config,
+    media: { ...defaultMedia, ...options.media },
+    cpu: new Limiter(Math.max(1, Math.min(config.concurrency, availableParallelism()))),
+  }
+  await ctx.store.migrate()
+
+  const bind =
+    <A extends unknown[], R>(fn: (ctx: ServiceContext, ...args: A) => R) =>
+    (...args: A): R =>
+      fn(ctx, ...args)
+  let closed = false
+  return {
+    config,
+    photos: {
+      upload: bind(upload),
+      list: bind(list),
+      get: bind(get),
+      getMany: bind(getMany),
+      update: bind(update),
+      move: bind(move),
+      reorder: bind(reorder),
+      delete: bind(deletePhoto),
+      bulkDelete: bind(bulkDelete),
+      restore: bind(restore),
+      repairDimensions: bind(repairDimensions),
+      react: bind(react),
+      listComments: bind(listComments),
+      openBlob: bind(openBlob),
+      precheck: bind(precheck),
+      transform: bind(transform),
+    },
+    albums: {
+      create: bind(albums.create),
+      list: bind(albums.list),
+      get: bind(albums.get),
+      update: bind(albums.update),
+      delete: bind(albums.remove),
+    },
+    owners: { me: bind(owners.me), setQuota: bind(owners.setQuota) },
+    maintenance: {
+      purgePending: bind(maintenance.purgePending),
+      sweepOrphans: bind(maintenance.sweepOrphans),
+    },
+    events: { on: (type, listener) => ctx.events.on(type, listener) },
+    async close() {
+      if (closed) return
+      closed = true
+      await ctx.store.close()
+      await ctx.blobs.close?.()
+    },
+  }
+}
+
+/** Parses and freezes the config; every problem is listed in one `VALIDATION` error. */
+export function parseConfig(input: DarkroomConfigInput): DarkroomConfig {
+  const parsed = configSchema.safeParse(input)
+  if (!parsed.success) {
+    const violations = parsed.error.issues.map((issue) => ({
+      property: issue.path.join('.') || '(config)',
+      message: issue.message,
+    }))
+    throw new DarkroomError(
+      'VALIDATION',
+      `Invalid Darkroom config: ${violations.map((v) => `${v.property}: ${v.message}`).join('; ')}`,
+      { violations },
+    )
+  }
+  return deepFreeze(parsed.data)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+export type { Album, Caller, Photo }

@@ -1,0 +1,106 @@
+import type { DarkroomConfig } from '../config.js'
+import type { Album, Photo, PhotoRecord, PhotoVariantUrls } from './types.js'
+import type { AlbumWithCount } from '../ports/metadata-store.js'
+
+const EXT_BY_MIME: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'image/avif': 'avif',
+  'image/heic': 'heic',
+  'image/heif': 'heif',
+  'image/tiff': 'tif',
+  'video/mp4': 'mp4',
+  'video/webm': 'webm',
+  'video/quicktime': 'mov',
+  'video/x-msvideo': 'avi',
+}
+
+export function extensionOf(mimeType: string): string {
+  return EXT_BY_MIME[mimeType] ?? 'bin'
+}
+
+/** The URL path core hands out for a rendition; apps/server serves exactly these paths. */
+export function variantUrl(config: DarkroomConfig, photoId: string, name: string, ext: string) {
+  return `${config.publicBaseUrl}/photos/${photoId}/${name}.${ext}`
+}
+
+export function toPhoto(record: PhotoRecord, config: DarkroomConfig): Photo {
+  const variants: PhotoVariantUrls = {
+    original: variantUrl(config, record.id, 'original', extensionOf(record.mimeType)),
+    small: null,
+    medium: null,
+    large: null,
+  }
+  for (const v of record.variants) {
+    variants[v.name] = variantUrl(config, record.id, v.name, v.format === 'jpeg' ? 'jpg' : v.format)
+  }
+  const { width, height } = record
+  return {
+    id: record.id,
+    ownerId: record.ownerId,
+    albumId: record.albumId,
+    category: record.category,
+    filename: record.filename,
+    description: record.description,
+    mimeType: record.mimeType,
+    kind: record.kind,
+    size: record.size,
+    width,
+    height,
+    orientation: record.orientation,
+    ratio: width && height ? Math.round((width / height) * 10_000) / 10_000 : null,
+    takenAt: record.takenAt,
+    exif: record.exif,
+    hue: record.hue,
+    thumbhash: record.thumbhash,
+    checksum: record.checksum,
+    isPublic: record.isPublic,
+    hidden: record.hidden,
+    pending: record.pending,
+    deletedAt: record.deletedAt?.toISOString() ?? null,
+    position: record.position,
+    postId: record.postId,
+    durationSec: record.durationSec,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    views: record.views,
+    downloads: record.downloads,
+    likes: record.likes,
+    ratingAvg:
+      record.ratingCount > 0
+        ? Math.round((record.ratingSum / record.ratingCount) * 100) / 100
+        : null,
+    ratingCount: record.ratingCount,
+    commentCount: record.commentCount,
+    variants,
+  }
+}
+
+export function toAlbum(record: AlbumWithCount): Album {
+  return {
+    id: record.id,
+    ownerId: record.ownerId,
+    title: record.title,
+    description: record.description,
+    photoCap: record.photoCap,
+    coverPhotoId: record.coverPhotoId,
+    photoCount: record.photoCount,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+  }
+}
+
+/**
+ * A filename as a person gave it, made safe to store and show: the last path segment only,
+ * control and bidi-override characters removed, at most 255 characters; `upload` when nothing
+ * is left. It is never used to build a path.
+ */
+export function sanitizeFilename(name: string): string {
+  const last = name.split(/[\\/]/).pop() ?? ''
+  // eslint-disable-next-line no-control-regex
+  const cleaned = last.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069\u200e\u200f]/g, '')
+  const trimmed = cleaned.trim().slice(0, 255)
+  return /^\.*$/.test(trimmed) ? 'upload' : trimmed
+}

@@ -1,0 +1,5 @@
+export * from './sniff-mime-type.js'
+export * from './probe-image.js'
+export * from './read-exif.js'
+export * from './render-image.js'
+export * from './image-violations.js'

@@ -1,0 +1,47 @@
+import { fileTypeFromBuffer } from 'file-type'
+
+export interface SniffedType {
+  mimeType: string
+  ext: string
+}
+
+/** How many leading bytes are enough for `sniffMimeType` (more are fine, and never all read). */
+export const SNIFF_BYTES = 4100
+
+/**
+ * The type of a file from its first bytes (magic numbers via file-type), never from its name.
+ * Text that file-type leaves alone is named by a best guess (`text/html`, `image/svg+xml`,
+ * `application/rdf+xml` for XMP, `application/xml`, `application/json`, `text/plain`) so a refusal
+ * can say what was sent. Null for binary data nobody recognises.
+ *
+ * @example
+ * const sniffed = await sniffMimeType(bytes.subarray(0, SNIFF_BYTES))
+ * // { mimeType: 'image/jpeg', ext: 'jpg' }
+ */
+export async function sniffMimeType(head: Uint8Array): Promise<SniffedType | null> {
+  const detected = await fileTypeFromBuffer(head)
+  if (detected) return { mimeType: detected.mime, ext: detected.ext }
+  return guessTextType(head.subarray(0, SNIFF_BYTES))
+}
+
+function guessTextType(bytes: Uint8Array): SniffedType | null {
+  if (bytes.length === 0) return null
+  for (const byte of bytes) {
+    // Control characters other than tab, newline, form feed and carriage return mean binary.
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20 && byte !== 0x1b)) return null
+  }
+  const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '').trimStart()
+  const lower = text.slice(0, 2048).toLowerCase()
+  if (lower.startsWith('<?xpacket') || lower.includes('<x:xmpmeta') || lower.includes('<rdf:rdf')) {
+    return { mimeType: 'application/rdf+xml', ext: 'xmp' }
+  }
+  const html = { mimeType: 'text/html', ext: 'html' }
+  if (lower.startsWith('<!doctype html') || lower.startsWith('<html')) return html
+  if (lower.includes('<svg')) return { mimeType: 'image/svg+xml', ext: 'svg' }
+  if (/<(html|head|body)[\s>]/.test(lower)) return html
+  if (lower.startsWith('<?xml')) return { mimeType: 'application/xml', ext: 'xml' }
+  if (lower.startsWith('{') || lower.startsWith('[')) {
+    return { mimeType: 'application/json', ext: 'json' }
+  }
+  return { mimeType: 'text/plain', ext: 'txt' }
+}

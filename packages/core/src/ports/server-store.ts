@@ -1,0 +1,103 @@
+import type { DarkroomEvent } from './event-sink.js'
+
+/**
+ * Records the service layer keeps beside the photo library: API keys, webhook subscriptions,
+ * the webhook outbox and the state of resumable uploads. Core does not use them; they are
+ * ports here so that every adapter lives in `@darkroom/storage` and passes one contract suite.
+ * Conventions as in `MetadataStore`: lookups return null, commands on a missing row throw
+ * `NOT_FOUND`, unique violations throw `CONFLICT`.
+ */
+
+export interface ApiKeyRecord {
+  id: string
+  ownerId: string
+  name: string
+  /** The first characters of the key (`sk_ab12`), to recognise it in lists. */
+  prefix: string
+  /** sha256 of the whole key, hex. The key itself is never stored. */
+  hash: string
+  scopes: string[]
+  createdAt: Date
+  lastUsedAt: Date | null
+  revokedAt: Date | null
+}
+
+export interface WebhookRecord {
+  id: string
+  ownerId: string
+  url: string
+  /** HMAC-SHA256 signing secret. */
+  secret: string
+  /** Event types delivered; empty means all. */
+  events: string[]
+  createdAt: Date
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+export interface DeliveryRecord {
+  id: string
+  webhookId: string
+  event: DarkroomEvent
+  status: DeliveryStatus
+  attempts: number
+  nextAttemptAt: Date
+  lastError: string | null
+  createdAt: Date
+  deliveredAt: Date | null
+}
+
+export type UploadState = 'receiving' | 'processing' | 'ready' | 'failed'
+
+export interface UploadRecord {
+  /** The tus upload id. */
+  id: string
+  ownerId: string
+  state: UploadState
+  filename: string
+  size: number | null
+  albumId: string | null
+  photoId: string | null
+  /** The violation (or error) message when failed. */
+  error: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface ServerStore {
+  insertApiKey(key: ApiKeyRecord): Promise<void>
+  /** The key with this hash, revoked or not, or null. */
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>
+  listApiKeys(ownerId: string): Promise<ApiKeyRecord[]>
+  /** Sets revokedAt (idempotent). Throws `NOT_FOUND`. */
+  revokeApiKey(id: string, at: Date): Promise<ApiKeyRecord>
+  touchApiKey(id: string, at: Date): Promise<void>
+  countApiKeys(): Promise<number>
+
+  insertWebhook(hook: WebhookRecord): Promise<void>
+  getWebhook(id: string): Promise<WebhookRecord | null>
+  listWebhooks(ownerId: string): Promise<WebhookRecord[]>
+  /** Removes it and its pending deliveries. Throws `NOT_FOUND`. */
+  deleteWebhook(id: string): Promise<void>
+
+  /**
+   * Writes one delivery per (event, subscribed webhook of the event's owner) in one
+   * transaction. Idempotent per (webhook, event id). Returns how many were enqueued.
+   */
+  enqueueDeliveries(events: readonly DarkroomEvent[], at: Date): Promise<number>
+  /**
+   * Claims up to `limit` pending deliveries due at `now`, pushing their nextAttemptAt to
+   * `now + leaseMs` so that a concurrent worker does not take them too.
+   */
+  claimDueDeliveries(now: Date, limit: number, leaseMs: number): Promise<DeliveryRecord[]>
+  markDelivered(id: string, at: Date): Promise<void>
+  /** Records a failed attempt; `nextAttemptAt` null gives up (status `failed`). */
+  markAttemptFailed(id: string, error: string, nextAttemptAt: Date | null): Promise<void>
+  getDelivery(id: string): Promise<DeliveryRecord | null>
+  listDeliveries(webhookId: string, limit: number): Promise<DeliveryRecord[]>
+
+  /** Creates or replaces. */
+  saveUpload(upload: UploadRecord): Promise<void>
+  getUpload(id: string): Promise<UploadRecord | null>
+  deleteUpload(id: string): Promise<void>
+}

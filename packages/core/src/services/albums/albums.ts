@@ -1,0 +1,136 @@
+import { DarkroomError, type Violation } from '../../errors.js'
+import { toAlbum } from '../../domain/photo.js'
+import type { Album, Caller } from '../../domain/types.js'
+import { requireScope } from '../../internal/access.js'
+import type { AlbumPatch } from '../../ports/metadata-store.js'
+import type { ServiceContext } from '../context.js'
+import { loadOwnAlbum, loadOwnPhoto } from '../photos/shared.js'
+
+export interface CreateAlbumInput {
+  title: string
+  description?: string
+  /** The most photos (trash excluded) the album may hold; null or omitted: no cap. */
+  photoCap?: number | null
+}
+
+export interface UpdateAlbumInput {
+  id: string
+  title?: string
+  description?: string
+  photoCap?: number | null
+  coverPhotoId?: string | null
+}
+
+function validate(input: Partial<CreateAlbumInput>, creating: boolean): Violation[] {
+  const violations: Violation[] = []
+  if (creating || input.title !== undefined) {
+    const title = input.title?.trim() ?? ''
+    if (title.length < 1 || title.length > 200) {
+      violations.push({ property: 'title', message: 'The title has 1 to 200 characters.' })
+    }
+  }
+  if (input.description !== undefined && input.description.length > 10_000) {
+    violations.push({
+      property: 'description',
+      message: 'The description is at most 10000 characters.',
+    })
+  }
+  if (
+    input.photoCap !== undefined &&
+    input.photoCap !== null &&
+    (!Number.isInteger(input.photoCap) || input.photoCap < 0 || input.photoCap > 1_000_000)
+  ) {
+    violations.push({
+      property: 'photoCap',
+      message: 'The photo cap is a whole number from 0 to 1000000.',
+    })
+  }
+  return violations
+}
+
+export async function create(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: CreateAlbumInput,
+): Promise<Album> {
+  requireScope(caller, 'photos.write')
+  const violations = validate(input, true)
+  if (violations.length > 0) throw DarkroomError.validation(violations)
+  const now = ctx.clock.now()
+  const record = {
+    id: ctx.ids.newId(),
+    ownerId: caller.ownerId,
+    title: input.title.trim(),
+    description: input.description ?? '',
+    photoCap: input.photoCap ?? null,
+    coverPhotoId: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await ctx.store.insertAlbum(record)
+  const album = toAlbum({ ...record, photoCount: 0 })
+  await ctx.events.emit([ctx.events.make('album.created', caller.ownerId, album.id, { album })])
+  return album
+}
+
+export async function list(ctx: ServiceContext, caller: Caller): Promise<Album[]> {
+  requireScope(caller, 'photos.read')
+  return (await ctx.store.listAlbums(caller.ownerId)).map(toAlbum)
+}
+
+export async function get(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: { id: string },
+): Promise<Album> {
+  requireScope(caller, 'photos.read')
+  const album = await loadOwnAlbum(ctx.store, caller, input.id)
+  return toAlbum({ ...album, photoCount: await ctx.store.countAlbumPhotos(album.id) })
+}
+
+export async function update(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: UpdateAlbumInput,
+): Promise<Album> {
+  requireScope(caller, 'photos.write')
+  const violations = validate(input, false)
+  if (violations.length > 0) throw DarkroomError.validation(violations)
+  await loadOwnAlbum(ctx.store, caller, input.id)
+  const patch: AlbumPatch = { updatedAt: ctx.clock.now() }
+  if (input.title !== undefined) patch.title = input.title.trim()
+  if (input.description !== undefined) patch.description = input.description
+  if (input.photoCap !== undefined) patch.photoCap = input.photoCap
+  if (input.coverPhotoId !== undefined) {
+    if (input.coverPhotoId !== null) {
+      const cover = await loadOwnPhoto(ctx.store, caller, input.coverPhotoId)
+      if (cover.albumId !== input.id) {
+        throw DarkroomError.validation([
+          { property: 'coverPhotoId', message: `Photo ${cover.id} is not in album ${input.id}.` },
+        ])
+      }
+    }
+    patch.coverPhotoId = input.coverPhotoId
+  }
+  const record = await ctx.store.updateAlbum(input.id, patch)
+  const album = toAlbum({ ...record, photoCount: await ctx.store.countAlbumPhotos(record.id) })
+  await ctx.events.emit([ctx.events.make('album.updated', caller.ownerId, album.id, { album })])
+  return album
+}
+
+/** Deletes the album; its photos stay in the library, outside any album. */
+export async function remove(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: { id: string },
+): Promise<{ id: string }> {
+  requireScope(caller, 'photos.write')
+  await ctx.store.transaction(async (tx) => {
+    await loadOwnAlbum(tx, caller, input.id, true)
+    await tx.deleteAlbum(input.id)
+  })
+  await ctx.events.emit([
+    ctx.events.make('album.deleted', caller.ownerId, input.id, { id: input.id }),
+  ])
+  return { id: input.id }
+}

@@ -1,0 +1,23 @@
+import type { DarkroomConfig } from '../config.js'
+import type { Media } from '../internal/media.js'
+import type { BlobStore } from '../ports/blob-store.js'
+import type { Clock } from '../ports/clock.js'
+import type { IdGenerator } from '../ports/ids.js'
+import type { Logger } from '../ports/logger.js'
+import type { MetadataStore } from '../ports/metadata-store.js'
+import type { EventBus } from './events.js'
+import type { Limiter } from '../internal/limit.js'
+
+/** What every service function is handed: the ports, the frozen config and shared helpers. */
+export interface ServiceContext {
+  store: MetadataStore
+  blobs: BlobStore
+  events: EventBus
+  clock: Clock
+  ids: IdGenerator
+  logger: Logger
+  config: DarkroomConfig
+  media: Media
+  /** Bounds CPU-heavy image work across every caller of this engine instance. */
+  cpu: Limiter
+}

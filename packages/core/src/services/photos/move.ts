@@ -1,0 +1,122 @@
+import { DarkroomError } from '../../errors.js'
+import { originalKey, variantKey } from '../../domain/blob-keys.js'
+import { toPhoto } from '../../domain/photo.js'
+import { positionAfter } from '../../domain/position.js'
+import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
+import { requireScope } from '../../internal/access.js'
+import type { ServiceContext } from '../context.js'
+import { assertRoom, deleteBlobsQuietly, loadOwnAlbum, loadOwnPhoto } from './shared.js'
+
+export interface MovePhotoInput {
+  id: string
+  /** The album to move (or copy) into; `null` takes the photo out of any album. */
+  albumId: string | null
+  /** Copy instead of move: a new photo with its own id and its own copy of the blobs. */
+  copy?: boolean
+}
+
+/**
+ * Moves or copies a photo. The target album's cap (and for a copy the owner's quota) is checked
+ * and the row written in one transaction with the album locked. The photo goes to the end of
+ * its new album. Moving into an album that already holds the same bytes is `CONFLICT`.
+ */
+export async function move(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: MovePhotoInput,
+): Promise<Photo> {
+  requireScope(caller, 'photos.write')
+  const source = await loadOwnPhoto(ctx.store, caller, input.id)
+  const albumId = input.albumId ?? null
+  if (albumId !== null) await loadOwnAlbum(ctx.store, caller, albumId)
+  return input.copy
+    ? copyPhoto(ctx, caller, source, albumId)
+    : movePhoto(ctx, caller, source, albumId)
+}
+
+async function movePhoto(
+  ctx: ServiceContext,
+  caller: Caller,
+  source: PhotoRecord,
+  albumId: string | null,
+): Promise<Photo> {
+  if (source.albumId === albumId) return toPhoto(source, ctx.config)
+  const moved = await ctx.store
+    .transaction(async (tx) => {
+      const album = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
+      await loadOwnPhoto(tx, caller, source.id)
+      await assertRoom(ctx, tx, caller.ownerId, album, source.deletedAt ? 0 : 1, 0)
+      const position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
+      return tx.updatePhoto(source.id, { albumId, position, updatedAt: ctx.clock.now() })
+    })
+    .catch((error: unknown) => {
+      throw conflictAsDuplicate(error, albumId)
+    })
+  const photo = toPhoto(moved, ctx.config)
+  await ctx.events.emit([
+    ctx.events.make('photo.updated', caller.ownerId, photo.id, {
+      photo,
+      changed: ['albumId'],
+      fromAlbumId: source.albumId,
+    }),
+  ])
+  return photo
+}
+
+async function copyPhoto(
+  ctx: ServiceContext,
+  caller: Caller,
+  source: PhotoRecord,
+  albumId: string | null,
+): Promise<Photo> {
+  const id = ctx.ids.newId()
+  const variants = source.variants.map((v) => ({
+    ...v,
+    key: variantKey(id, v.name, v.key.slice(v.key.lastIndexOf('.') + 1)),
+  }))
+  const copy: PhotoRecord = {
+    ...source,
+    id,
+    albumId,
+    originalKey: originalKey(id),
+    variants,
+    deletedAt: null,
+    createdAt: ctx.clock.now(),
+    updatedAt: ctx.clock.now(),
+    views: 0,
+    downloads: 0,
+    likes: 0,
+    ratingSum: 0,
+    ratingCount: 0,
+    commentCount: 0,
+  }
+  const written = [copy.originalKey, ...variants.map((v) => v.key)]
+  try {
+    await ctx.blobs.copy(source.originalKey, copy.originalKey)
+    await Promise.all(source.variants.map((v, i) => ctx.blobs.copy(v.key, variants[i]!.key)))
+    await ctx.store.transaction(async (tx) => {
+      const album = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
+      await assertRoom(ctx, tx, caller.ownerId, album, 1, copy.size)
+      copy.position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
+      await tx.insertPhoto(copy)
+    })
+  } catch (error) {
+    await deleteBlobsQuietly(ctx, written)
+    throw conflictAsDuplicate(error, albumId)
+  }
+  const photo = toPhoto(copy, ctx.config)
+  await ctx.events.emit([
+    ctx.events.make('photo.uploaded', caller.ownerId, photo.id, { photo, copiedFrom: source.id }),
+  ])
+  return photo
+}
+
+function conflictAsDuplicate(error: unknown, albumId: string | null): unknown {
+  if (error instanceof DarkroomError && error.code === 'CONFLICT') {
+    const where = albumId === null ? 'outside any album' : `in album ${albumId}`
+    return new DarkroomError('CONFLICT', `A photo with the same bytes is already ${where}.`, {
+      cause: error,
+    })
+  }
+  return error
+}

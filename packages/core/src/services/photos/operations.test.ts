@@ -1,0 +1,382 @@
+import { describe, expect, it } from 'vitest'
+import type { Darkroom } from '../../darkroom.js'
+import type { Caller } from '../../domain/types.js'
+import { ManualClock, makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
+
+const alice = makeCaller('alice')
+const bob = makeCaller('bob')
+
+async function seed(darkroom: Darkroom, caller: Caller, n: number, albumId: string | null = null) {
+  const files = await Promise.all(
+    Array.from({ length: n }, async (_, i) => ({
+      filename: `IMG_${String(i).padStart(3, '0')}.jpg`,
+      data: await makeJpeg({ width: 40 + i, height: 30, seed: i + (albumId ? 1000 : 0) }),
+    })),
+  )
+  const { uploaded } = await darkroom.photos.upload(caller, { albumId, files })
+  return uploaded.sort((a, b) => a.index - b.index)
+}
+
+describe('photos.list', () => {
+  it('pages by offset and by keyset cursor, visiting every photo once', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const all = await seed(darkroom, alice, 7)
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await darkroom.photos.list(alice, {
+        sort: 'filename',
+        order: 'asc',
+        limit: 3,
+        ...(cursor ? { cursor } : {}),
+      })
+      expect(page.total).toBe(all.length)
+      seen.push(...page.items.map((p) => p.id))
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    expect(seen).toHaveLength(all.length)
+    expect(new Set(seen).size).toBe(all.length)
+    const byOffset = await darkroom.photos.list(alice, {
+      sort: 'filename',
+      order: 'asc',
+      limit: 3,
+      offset: 3,
+    })
+    expect(byOffset.items.map((p) => p.id)).toEqual(seen.slice(3, 6))
+  })
+
+  it('filters by album, category, hidden and search, and sorts by size desc', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const album = await darkroom.albums.create(alice, { title: 'Ceremony' })
+    const inAlbum = await seed(darkroom, alice, 3, album.id)
+    const loose = await seed(darkroom, alice, 2)
+    await darkroom.photos.update(alice, {
+      id: inAlbum[0]!.id,
+      hidden: true,
+      category: 'ceremony',
+      description: 'First kiss',
+    })
+    expect((await darkroom.photos.list(alice, { albumId: album.id })).total).toBe(3)
+    expect(
+      (await darkroom.photos.list(alice, { albumId: null })).items.map((p) => p.id).sort(),
+    ).toEqual(loose.map((p) => p.id).sort())
+    expect((await darkroom.photos.list(alice, { hidden: true })).items.map((p) => p.id)).toEqual([
+      inAlbum[0]!.id,
+    ])
+    expect((await darkroom.photos.list(alice, { category: 'ceremony' })).total).toBe(1)
+    expect((await darkroom.photos.list(alice, { search: 'KISS' })).total).toBe(1)
+    const bySize = await darkroom.photos.list(alice, { sort: 'size', order: 'desc' })
+    const sizes = bySize.items.map((p) => p.size)
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a))
+  })
+
+  it('refuses bad input with violations', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    await expect(darkroom.photos.list(alice, { limit: 500 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      violations: [expect.objectContaining({ property: 'limit' })],
+    })
+    await expect(darkroom.photos.list(alice, { sort: 'nope' as never })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await expect(darkroom.photos.list(alice, { cursor: 'garbage!' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await expect(
+      darkroom.photos.getMany(alice, { ids: Array.from({ length: 201 }, (_, i) => String(i)) }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+  })
+})
+
+describe('photos.reorder', () => {
+  it('moves a photo between two others writing one row, and new photos go last', async () => {
+    const { darkroom, events } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const [a, b, c, d] = await seed(darkroom, alice, 4, album.id)
+    const order = async () =>
+      (await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })).items.map(
+        (p) => p.filename,
+      )
+    expect(await order()).toEqual(['IMG_000.jpg', 'IMG_001.jpg', 'IMG_002.jpg', 'IMG_003.jpg'])
+    events.length = 0
+    await darkroom.photos.reorder(alice, { id: d!.id, after: a!.id })
+    expect(await order()).toEqual(['IMG_000.jpg', 'IMG_003.jpg', 'IMG_001.jpg', 'IMG_002.jpg'])
+    await darkroom.photos.reorder(alice, { id: a!.id, before: c!.id })
+    expect(await order()).toEqual(['IMG_003.jpg', 'IMG_001.jpg', 'IMG_000.jpg', 'IMG_002.jpg'])
+    await darkroom.photos.reorder(alice, { id: b!.id, after: c!.id })
+    expect(await order()).toEqual(['IMG_003.jpg', 'IMG_000.jpg', 'IMG_002.jpg', 'IMG_001.jpg'])
+    expect(events.map((e) => e.subjectId)).toEqual([d!.id, a!.id, b!.id])
+    await expect(darkroom.photos.reorder(alice, { id: a!.id, after: a!.id })).rejects.toMatchObject(
+      { code: 'VALIDATION' },
+    )
+    await expect(darkroom.photos.reorder(bob, { id: a!.id, after: b!.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+  })
+
+  it('keeps a consistent order after many random moves', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const photos = await seed(darkroom, alice, 6, album.id)
+    const model = photos.map((p) => p.id)
+    let state = 7
+    const rand = (n: number) => (state = (state * 1103515245 + 12345) % 2147483648) % n
+    for (let i = 0; i < 60; i++) {
+      const id = model[rand(model.length)]!
+      const rest = model.filter((x) => x !== id)
+      const anchor = rest[rand(rest.length)]!
+      const after = rand(2) === 0
+      await darkroom.photos.reorder(alice, after ? { id, after: anchor } : { id, before: anchor })
+      rest.splice(rest.indexOf(anchor) + (after ? 1 : 0), 0, id)
+      model.splice(0, model.length, ...rest)
+    }
+    const listed = (
+      await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })
+    ).items.map((p) => p.id)
+    expect(listed).toEqual(model)
+  })
+})
+
+describe('photos.move, delete, restore', () => {
+  it('moves to another album or none, and copies with new blobs', async () => {
+    const { darkroom, blobs } = await makeTestDarkroom()
+    const a1 = await darkroom.albums.create(alice, { title: 'One' })
+    const a2 = await darkroom.albums.create(alice, { title: 'Two', photoCap: 1 })
+    const [p] = await seed(darkroom, alice, 1, a1.id)
+    const moved = await darkroom.photos.move(alice, { id: p!.id, albumId: a2.id })
+    expect(moved.albumId).toBe(a2.id)
+    const copy = await darkroom.photos.move(alice, { id: p!.id, albumId: a1.id, copy: true })
+    expect(copy.id).not.toBe(p!.id)
+    expect(await blobs.stat(`photos/${copy.id}/original`)).not.toBeNull()
+    // a2 is at its cap of 1
+    await expect(
+      darkroom.photos.move(alice, { id: copy.id, albumId: a2.id }),
+    ).rejects.toMatchObject({ code: 'CAP_EXCEEDED' })
+    await expect(
+      darkroom.photos.move(alice, { id: copy.id, albumId: a2.id, copy: true }),
+    ).rejects.toMatchObject({
+      code: 'CAP_EXCEEDED',
+    })
+    const out = await darkroom.photos.move(alice, { id: p!.id, albumId: null })
+    expect(out.albumId).toBeNull()
+    await expect(darkroom.photos.move(bob, { id: p!.id, albumId: null })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+    const bobAlbum = await darkroom.albums.create(bob, { title: 'Bob' })
+    await expect(
+      darkroom.photos.move(alice, { id: p!.id, albumId: bobAlbum.id }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it('soft deletes to the trash, restores, hard deletes every blob, or keeps them on disk', async () => {
+    const { darkroom, blobs, events } = await makeTestDarkroom()
+    const [p, q] = await seed(darkroom, alice, 2)
+    await darkroom.photos.delete(alice, { id: p!.id })
+    expect((await darkroom.photos.list(alice)).total).toBe(1)
+    expect((await darkroom.photos.list(alice, { trashed: true })).items[0]!.id).toBe(p!.id)
+    await darkroom.photos.restore(alice, { id: p!.id })
+    expect((await darkroom.photos.list(alice)).total).toBe(2)
+    await darkroom.photos.delete(alice, { id: p!.id, hard: true })
+    await darkroom.photos.delete(alice, { id: q!.id, hard: true, preserveOnDisk: true })
+    const keys: string[] = []
+    for await (const b of blobs.list()) keys.push(b.key)
+    expect(keys.every((k) => k.startsWith(`photos/${q!.id}/`))).toBe(true)
+    expect(keys).toHaveLength(4)
+    await expect(darkroom.photos.get(alice, { id: p!.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+    expect(events.filter((e) => e.type === 'photo.deleted')).toHaveLength(3)
+  })
+
+  it('bulk deletes with per-photo events and a summary, counting foreign ids as failed', async () => {
+    const { darkroom, events } = await makeTestDarkroom()
+    const mine = await seed(darkroom, alice, 3)
+    const [theirs] = await seed(darkroom, bob, 1)
+    events.length = 0
+    const result = await darkroom.photos.bulkDelete(alice, {
+      ids: [...mine.map((p) => p.id), theirs!.id],
+      hard: true,
+    })
+    expect(result).toMatchObject({
+      deleted: 3,
+      failed: 1,
+      failures: [{ id: theirs!.id, code: 'NOT_FOUND' }],
+    })
+    expect(events.map((e) => e.type)).toEqual([
+      'photo.deleted',
+      'photo.deleted',
+      'photo.deleted',
+      'photos.bulk_deleted',
+    ])
+    await expect(darkroom.photos.get(bob, { id: theirs!.id })).resolves.toMatchObject({
+      id: theirs!.id,
+    })
+  })
+})
+
+describe('isolation', () => {
+  it("hides another owner's photos and albums exactly like missing ones", async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 1)
+    const album = await darkroom.albums.create(alice, { title: 'Private' })
+    const missing = '00000000-0000-7000-8000-ffffffffffff'
+    for (const id of [p!.id, missing]) {
+      await expect(darkroom.photos.get(bob, { id })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+      await expect(darkroom.photos.update(bob, { id, hidden: true })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      })
+      await expect(darkroom.photos.delete(bob, { id, hard: true })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      })
+      await expect(darkroom.photos.react(bob, { id, like: true })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      })
+      await expect(
+        darkroom.photos.openBlob(bob, { id, variant: 'original' }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    }
+    expect(await darkroom.photos.getMany(bob, { ids: [p!.id] })).toEqual([])
+    expect((await darkroom.photos.list(bob)).total).toBe(0)
+    await expect(darkroom.albums.get(bob, { id: album.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+    await expect(
+      darkroom.photos.upload(bob, {
+        albumId: album.id,
+        files: [{ filename: 'x.jpg', data: await makeJpeg() }],
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    // A public photo is readable by others, and they can react to it.
+    await darkroom.photos.update(alice, { id: p!.id, isPublic: true })
+    await expect(darkroom.photos.get(bob, { id: p!.id })).resolves.toMatchObject({ id: p!.id })
+    await expect(darkroom.photos.update(bob, { id: p!.id, hidden: true })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+  })
+
+  it('needs the right scopes', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const reader = makeCaller('alice', ['photos.read'])
+    await expect(darkroom.albums.create(reader, { title: 'x' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await expect(darkroom.photos.list(makeCaller('alice', []))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await expect(
+      darkroom.owners.setQuota(alice, { ownerId: 'alice', quotaBytes: 1 }),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await expect(darkroom.photos.list(reader)).resolves.toMatchObject({ total: 0 })
+  })
+})
+
+describe('photos.react and counters', () => {
+  it('counts likes once per person, averages ratings, counts comments, views and downloads', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 1)
+    await darkroom.photos.update(alice, { id: p!.id, isPublic: true })
+    await darkroom.photos.react(alice, { id: p!.id, like: true, rating: 5 })
+    await darkroom.photos.react(alice, { id: p!.id, like: true, rating: 3 })
+    const after = await darkroom.photos.react(bob, {
+      id: p!.id,
+      like: true,
+      rating: 4,
+      comment: 'Lovely',
+    })
+    expect(after).toMatchObject({ likes: 2, ratingCount: 2, ratingAvg: 3.5, commentCount: 1 })
+    await expect(darkroom.photos.react(bob, { id: p!.id, rating: 6 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await darkroom.photos.get(bob, { id: p!.id, countView: true })
+    const blob = await darkroom.photos.openBlob(alice, { id: p!.id, variant: 'original' })
+    blob.stream.resume()
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({
+      views: 1,
+      downloads: 1,
+    })
+    expect(await darkroom.photos.listComments(alice, { id: p!.id })).toEqual([
+      expect.objectContaining({ authorId: 'bob', body: 'Lovely' }),
+    ])
+  })
+})
+
+describe('repairDimensions and sweepOrphans', () => {
+  it('fixes rows whose dimensions are missing or wrong from the stored original', async () => {
+    const { darkroom, store } = await makeTestDarkroom()
+    const [p, q, r] = await seed(darkroom, alice, 3)
+    await store.updatePhoto(p!.id, { width: null, height: null })
+    await store.updatePhoto(q!.id, { width: 4134, height: 5906 })
+    expect(await darkroom.photos.repairDimensions(alice, { onlyMissing: true })).toMatchObject({
+      scanned: 1,
+      repaired: 1,
+      failed: 0,
+    })
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 3,
+      repaired: 1,
+      failed: 0,
+    })
+    expect(await darkroom.photos.get(alice, { id: q!.id })).toMatchObject({
+      width: q!.width,
+      height: q!.height,
+    })
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({ scanned: 3, repaired: 0 })
+    expect(r).toBeTruthy()
+  })
+
+  it('counts a missing original as failed', async () => {
+    const { darkroom, blobs } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 1)
+    await blobs.delete(`photos/${p!.id}/original`)
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 1,
+      repaired: 0,
+      failed: 1,
+    })
+  })
+
+  it('removes blobs no row references, sparing young ones', async () => {
+    // The blob store stamps real time, so the clock starts at real time too.
+    const { darkroom, blobs, clock } = await makeTestDarkroom({
+      clock: new ManualClock(Date.now()),
+    })
+    const [p] = await seed(darkroom, alice, 1)
+    await blobs.put('photos/00000000-0000-7000-8000-0000000000aa/original', Buffer.from('orphan'))
+    await blobs.put(`photos/${p!.id}/stale.webp`, Buffer.from('left behind'))
+    expect((await darkroom.maintenance.sweepOrphans()).orphans).toEqual([])
+    clock.advance(2 * 60 * 60 * 1000)
+    const swept = await darkroom.maintenance.sweepOrphans({ olderThanMs: 0 })
+    expect(swept.orphans.sort()).toEqual(
+      ['photos/00000000-0000-7000-8000-0000000000aa/original', `photos/${p!.id}/stale.webp`].sort(),
+    )
+    expect(await blobs.stat(`photos/${p!.id}/original`)).not.toBeNull()
+  })
+})
+
+describe('albums', () => {
+  it('creates, lists with counts, updates and deletes, keeping the photos', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const album = await darkroom.albums.create(alice, { title: ' Wedding ', photoCap: 500 })
+    expect(album).toMatchObject({ title: 'Wedding', photoCap: 500, photoCount: 0 })
+    const [p] = await seed(darkroom, alice, 1, album.id)
+    expect(await darkroom.albums.list(alice)).toEqual([
+      expect.objectContaining({ id: album.id, photoCount: 1 }),
+    ])
+    const updated = await darkroom.albums.update(alice, {
+      id: album.id,
+      title: 'Reception',
+      coverPhotoId: p!.id,
+    })
+    expect(updated).toMatchObject({ title: 'Reception', coverPhotoId: p!.id })
+    await expect(darkroom.albums.create(alice, { title: '' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await darkroom.albums.delete(alice, { id: album.id })
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({ albumId: null })
+    expect(await darkroom.albums.list(alice)).toEqual([])
+  })
+})

@@ -1,0 +1,63 @@
+import { DarkroomError } from '../../errors.js'
+import type { Caller } from '../../domain/types.js'
+import { requireScope } from '../../internal/access.js'
+import { tooLargeMessage } from '../../internal/bytes.js'
+import { invalidTypeError } from '../../media/image-violations.js'
+import { sniffMimeType } from '../../media/sniff-mime-type.js'
+import type { ServiceContext } from '../context.js'
+import { capExceeded, loadOwnAlbum } from './shared.js'
+
+export interface PrecheckInput {
+  albumId?: string | null
+  /** Declared size in bytes (tus Upload-Length), when known. */
+  size?: number | null
+  /** The first bytes of the file (4100 are enough), when they have arrived. */
+  head?: Uint8Array
+}
+
+/**
+ * Refuses an upload before its bytes flow (a resumable upload at creation, or at its first
+ * chunk): too large, album not the caller's, album at its cap, owner over quota, or a type that
+ * is not allowed. Advisory: the authoritative cap and quota checks run again, in the ingest's
+ * transaction, when the upload finishes.
+ */
+export async function precheck(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: PrecheckInput,
+): Promise<void> {
+  requireScope(caller, 'photos.write')
+  const maxBytes = ctx.config.limits.maxFileBytes
+  if (input.size != null && input.size > maxBytes) {
+    const message = tooLargeMessage(input.size, maxBytes)
+    throw new DarkroomError('PAYLOAD_TOO_LARGE', message, {
+      violations: [{ property: 'file', message, reason: 'too_large' }],
+    })
+  }
+  if (input.albumId) {
+    const album = await loadOwnAlbum(ctx.store, caller, input.albumId)
+    if (album.photoCap !== null) {
+      const count = await ctx.store.countAlbumPhotos(album.id)
+      if (count + 1 > album.photoCap) {
+        throw capExceeded('photoCap', album.photoCap, count, 1, `album ${album.id}`)
+      }
+    }
+  }
+  if (input.size != null && input.size > 0) {
+    const owner = await ctx.store.getOwner(caller.ownerId)
+    const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
+    if (quota !== null) {
+      const used = await ctx.store.sumOwnerBytes(caller.ownerId)
+      if (used + input.size > quota) {
+        throw capExceeded('quotaBytes', quota, used, input.size, `owner ${caller.ownerId}`)
+      }
+    }
+  }
+  if (input.head && input.head.byteLength > 0) {
+    const sniffed = await sniffMimeType(input.head)
+    const mimeType = sniffed?.mimeType ?? 'application/octet-stream'
+    if (!ctx.config.allowedMimeTypes.includes(mimeType)) {
+      throw invalidTypeError(mimeType, ctx.config.allowedMimeTypes)
+    }
+  }
+}

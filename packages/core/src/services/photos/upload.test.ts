@@ -1,0 +1,280 @@
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { DarkroomError } from '../../errors.js'
+import type { BlobStore } from '../../ports/blob-store.js'
+import {
+  makeCaller,
+  makeJpeg,
+  makePng,
+  makeTestDarkroom,
+  MemoryBlobStore,
+} from '../../testing/index.js'
+
+const alice = makeCaller('alice')
+
+async function blobKeys(blobs: BlobStore): Promise<string[]> {
+  const keys: string[] = []
+  for await (const b of blobs.list()) keys.push(b.key)
+  return keys.sort()
+}
+
+describe('photos.upload', () => {
+  it('ingests a JPEG: displayed size after orientation, EXIF, variants, checksum, original kept byte for byte', async () => {
+    const { darkroom, blobs, events } = await makeTestDarkroom()
+    const data = await makeJpeg({
+      width: 1200,
+      height: 800,
+      orientation: 6,
+      dateTimeOriginal: '2024:05:12 15:23:11',
+      offsetTimeOriginal: '+02:00',
+      offsetTime: '-07:00',
+      gps: { lat: 48.858233, lon: -2.352166 },
+      make: 'Darkroom',
+      model: 'Test Cam',
+    })
+    const { uploaded, skipped } = await darkroom.photos.upload(alice, {
+      files: [{ filename: 'DSC_2031.jpg', data }],
+    })
+    expect(skipped).toEqual([])
+    const [photo] = uploaded
+    expect(photo).toMatchObject({
+      filename: 'DSC_2031.jpg',
+      mimeType: 'image/jpeg',
+      kind: 'image',
+      width: 800,
+      height: 1200,
+      orientation: 6,
+      ratio: 0.6667,
+      takenAt: '2024-05-12T15:23:11+02:00',
+      size: data.byteLength,
+      pending: false,
+      hidden: false,
+    })
+    expect(photo!.exif?.make).toBe('Darkroom')
+    expect(photo!.exif?.gps?.lat).toBeCloseTo(48.858233, 5)
+    expect(photo!.exif?.gps?.lon).toBeCloseTo(-2.352166, 5)
+    expect(photo!.hue).toMatch(/^#[0-9a-f]{6}$/)
+    expect(photo!.thumbhash).toBeTruthy()
+    expect(photo!.variants.small).toMatch(/\/photos\/.+\/small\.webp$/)
+    const original = await blobs.get(`photos/${photo!.id}/original`)
+    const chunks: Buffer[] = []
+    for await (const c of original!) chunks.push(c as Buffer)
+    expect(Buffer.concat(chunks).equals(data)).toBe(true)
+    expect(await blobKeys(blobs)).toEqual(
+      ['large.webp', 'medium.webp', 'original', 'small.webp'].map(
+        (n) => `photos/${photo!.id}/${n}`,
+      ),
+    )
+    expect(events.map((e) => e.type)).toEqual(['photo.uploaded'])
+  })
+
+  it('takes streams and Uint8Arrays, and names each skipped file with its reason', async () => {
+    const { darkroom } = await makeTestDarkroom({
+      config: { concurrency: 1, limits: { maxFileBytes: 2000 } },
+    })
+    const small = await makePng({ width: 8, height: 8 })
+    const big = Buffer.alloc(5000, 1)
+    const { uploaded, skipped } = await darkroom.photos.upload(alice, {
+      files: [
+        { filename: 'a.png', data: Readable.from([small.subarray(0, 10), small.subarray(10)]) },
+        { filename: 'b.png', data: new Uint8Array(small) },
+        { filename: 'big.jpg', data: big },
+        { filename: 'doc.jpg', data: Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n') },
+      ],
+    })
+    expect(uploaded.map((u) => u.filename)).toEqual(['a.png'])
+    expect(skipped).toEqual([
+      expect.objectContaining({
+        index: 1,
+        filename: 'b.png',
+        reason: 'duplicate',
+        existingId: uploaded[0]!.id,
+      }),
+      expect.objectContaining({
+        index: 2,
+        reason: 'too_large',
+        message: 'The file is too large (4.88 KB). Allowed maximum size is 1.95 KB.',
+      }),
+      expect.objectContaining({
+        index: 3,
+        reason: 'invalid_type',
+        message: expect.stringContaining('"application/pdf"'),
+      }),
+    ])
+  })
+
+  it('refuses a single invalid file with VALIDATION and stores nothing', async () => {
+    const { darkroom, blobs, store } = await makeTestDarkroom()
+    const error = await darkroom.photos
+      .upload(alice, {
+        files: [{ filename: 'x.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }],
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DarkroomError)
+    expect((error as DarkroomError).code).toBe('VALIDATION')
+    expect((error as DarkroomError).violations[0]).toMatchObject({
+      property: 'file',
+      reason: 'invalid_type',
+    })
+    expect((error as DarkroomError).violations[0]!.message).toMatch(
+      /^The mime type of the file is invalid \(".+"\)\. Allowed mime types are "image\/jpeg"/,
+    )
+    expect(await blobKeys(blobs)).toEqual([])
+    expect(
+      (await store.listPhotos({ ownerId: 'alice', sort: 'uploaded', order: 'asc', limit: 10 }))
+        .total,
+    ).toBe(0)
+  })
+
+  it('refuses a batch over maxFilesPerBatch, and the config hard cap is 2000', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { limits: { maxFilesPerBatch: 2 } } })
+    const data = await makePng()
+    const files = [1, 2, 3].map((i) => ({ filename: `${i}.png`, data }))
+    await expect(darkroom.photos.upload(alice, { files })).rejects.toMatchObject({
+      code: 'CAP_EXCEEDED',
+      cap: { name: 'maxFilesPerBatch', limit: 2 },
+    })
+    await expect(
+      makeTestDarkroom({ config: { limits: { maxFilesPerBatch: 2001 } } }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+  })
+
+  it('never passes an album photoCap under two concurrent batches', async () => {
+    const { darkroom, blobs } = await makeTestDarkroom()
+    const album = await darkroom.albums.create(alice, { title: 'Wedding', photoCap: 10 })
+    const batch = async (offset: number) =>
+      darkroom.photos.upload(alice, {
+        albumId: album.id,
+        files: await Promise.all(
+          [0, 1, 2, 3, 4, 5].map(async (i) => ({
+            filename: `${offset + i}.jpg`,
+            data: await makeJpeg({ width: 32, height: 32, seed: offset + i }),
+          })),
+        ),
+      })
+    const [a, b] = await Promise.all([batch(0), batch(100)])
+    expect(a.uploaded.length + b.uploaded.length).toBe(10)
+    const capSkips = [...a.skipped, ...b.skipped].filter((s) => s.reason === 'cap_exceeded')
+    expect(capSkips).toHaveLength(2)
+    expect((await darkroom.albums.get(alice, { id: album.id })).photoCount).toBe(10)
+    // Refused files leave no blobs behind: 10 photos x (original + 3 variants).
+    expect(await blobKeys(blobs)).toHaveLength(40)
+    // A batch that cannot fit is refused whole, before any work.
+    await expect(
+      darkroom.photos.upload(alice, {
+        albumId: album.id,
+        files: [{ filename: 'x.png', data: await makePng() }],
+      }),
+    ).rejects.toMatchObject({ code: 'CAP_EXCEEDED', cap: { name: 'photoCap', limit: 10 } })
+  })
+
+  it('enforces the owner quota', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const admin = makeCaller('root', ['admin'])
+    const data = await makeJpeg({ width: 64, height: 64, seed: 1 })
+    await darkroom.owners.setQuota(admin, { ownerId: 'alice', quotaBytes: data.byteLength + 10 })
+    await darkroom.photos.upload(alice, { files: [{ filename: '1.jpg', data }] })
+    const second = await makeJpeg({ width: 64, height: 64, seed: 2 })
+    await expect(
+      darkroom.photos.upload(alice, { files: [{ filename: '2.jpg', data: second }] }),
+    ).rejects.toMatchObject({ code: 'CAP_EXCEEDED', cap: { name: 'quotaBytes' } })
+  })
+
+  it('leaves no row and no blob when the blob store fails on its third write', async () => {
+    class FailingBlobStore extends MemoryBlobStore {
+      writes = 0
+      override async put(...args: Parameters<MemoryBlobStore['put']>) {
+        if (++this.writes === 3) throw new Error('disk on fire')
+        return super.put(...args)
+      }
+    }
+    const blobs = new FailingBlobStore()
+    const { darkroom, store } = await makeTestDarkroom({ blobs })
+    const error = await darkroom.photos
+      .upload(alice, { files: [{ filename: 'a.jpg', data: await makeJpeg() }] })
+      .catch((e: unknown) => e)
+    expect((error as Error).message).toBe('disk on fire')
+    expect(await blobKeys(blobs)).toEqual([])
+    expect((await store.scanPhotos({ limit: 10 })).length).toBe(0)
+  })
+
+  it('restores a duplicate that is in the trash instead of refusing it', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const data = await makeJpeg()
+    const first = (await darkroom.photos.upload(alice, { files: [{ filename: 'a.jpg', data }] }))
+      .uploaded[0]!
+    await darkroom.photos.delete(alice, { id: first.id })
+    const again = await darkroom.photos.upload(alice, { files: [{ filename: 'a.jpg', data }] })
+    expect(again.uploaded).toEqual([
+      expect.objectContaining({ id: first.id, restored: true, deletedAt: null }),
+    ])
+  })
+
+  it('keeps pending photos out of lists and purges them after the TTL', async () => {
+    const { darkroom, clock, blobs } = await makeTestDarkroom({
+      config: { pending: { ttlMs: 1000 } },
+    })
+    const { uploaded } = await darkroom.photos.upload(alice, {
+      pending: true,
+      files: [{ filename: 'p.jpg', data: await makeJpeg() }],
+    })
+    expect((await darkroom.photos.list(alice)).total).toBe(0)
+    expect((await darkroom.photos.list(alice, { pending: true })).total).toBe(1)
+    expect(await darkroom.maintenance.purgePending()).toEqual({ purged: 0 })
+    clock.advance(1001)
+    expect(await darkroom.maintenance.purgePending()).toEqual({ purged: 1 })
+    await expect(darkroom.photos.get(alice, { id: uploaded[0]!.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+    expect(await blobKeys(blobs)).toEqual([])
+  })
+
+  it('sets the profile picture and attaches a post id (seed 000)', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const { uploaded } = await darkroom.photos.upload(alice, {
+      setProfilePicture: true,
+      postId: 'b50abae085ff0134029244b301d53d2d',
+      files: [{ filename: 'me.jpg', data: await makeJpeg() }],
+    })
+    expect(uploaded[0]!.postId).toBe('b50abae085ff0134029244b301d53d2d')
+    expect((await darkroom.owners.me(alice)).profilePhotoId).toBe(uploaded[0]!.id)
+  })
+
+  it('renders watermark variants when configured', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { watermark: { text: '© Darkroom' } } })
+    const { uploaded } = await darkroom.photos.upload(alice, {
+      files: [{ filename: 'w.jpg', data: await makeJpeg({ width: 1600, height: 1200 }) }],
+    })
+    expect(uploaded[0]!.variants.watermark).toMatch(/watermark\.webp$/)
+    expect(uploaded[0]!.variants.watermarkSmall).toMatch(/watermarkSmall\.webp$/)
+  })
+
+  it('sanitises hostile filenames and never uses them in blob keys', async () => {
+    const { darkroom, blobs } = await makeTestDarkroom()
+    const names = ['../../etc/passwd', 'a\u0000b.jpg', '\u202egpj.exe', '....', 'x'.repeat(5000)]
+    const files = await Promise.all(
+      names.map(async (filename, i) => ({ filename, data: await makeJpeg({ seed: i }) })),
+    )
+    const { uploaded } = await darkroom.photos.upload(alice, { files })
+    expect(uploaded.map((u) => u.filename)).toEqual([
+      'passwd',
+      'ab.jpg',
+      'gpj.exe',
+      'upload',
+      'x'.repeat(255),
+    ])
+    for (const key of await blobKeys(blobs))
+      expect(key).toMatch(/^photos\/[0-9a-f-]+\/[a-z]+(\.webp)?$/)
+  })
+
+  it('needs photos.write', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    await expect(
+      darkroom.photos.upload(makeCaller('alice', ['photos.read']), {
+        files: [{ filename: 'a.jpg', data: await makeJpeg() }],
+      }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' })
+  })
+})

@@ -1,0 +1,372 @@
+import { createHash } from 'node:crypto'
+import { DarkroomError, isDarkroomError, type Violation } from '../../errors.js'
+import { originalKey, variantKey } from '../../domain/blob-keys.js'
+import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
+import { positionAfter } from '../../domain/position.js'
+import type { AlbumRecord, Caller, Photo, PhotoRecord, StoredVariant } from '../../domain/types.js'
+import { requireScope } from '../../internal/access.js'
+import { readAll, type FileData } from '../../internal/bytes.js'
+import { mapLimit } from '../../internal/limit.js'
+import type { ServiceContext } from '../context.js'
+import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
+
+/**
+ * Ingest, crash-safe by construction:
+ * 1. read the bytes (bounded by the size limit), hash them, skip a duplicate (or restore it
+ *    from the trash);
+ * 2. probe the header (type from the bytes, pixel limit before any decode), read EXIF, render
+ *    every variant from one decode;
+ * 3. write the original and the variants to the blob store (durable when `put` resolves);
+ * 4. in one transaction, with the album and owner locked, check photoCap and quota and insert
+ *    the row. Only now is the photo visible.
+ * A failure before 4 deletes the blobs of that file; a crash before 4 leaves blobs that no row
+ * references, which `maintenance.sweepOrphans` removes. A row never points at missing bytes.
+ */
+
+export interface UploadFile {
+  filename: string
+  data: FileData
+}
+
+export interface UploadInput {
+  files: readonly UploadFile[]
+  albumId?: string | null
+  category?: string | null
+  description?: string
+  isPublic?: boolean
+  /** Stored but not listed until published; purged after `pending.ttlMs`. */
+  pending?: boolean
+  /** Makes the (first) uploaded photo the owner's profile picture. */
+  setProfilePicture?: boolean
+  /** Attaches the photos to an external post id (seed 000). */
+  postId?: string | null
+}
+
+export type SkipReason =
+  | 'duplicate'
+  | 'invalid_type'
+  | 'too_large'
+  | 'too_many_pixels'
+  | 'corrupt'
+  | 'unsupported_compression'
+  | 'cap_exceeded'
+  | 'quota_exceeded'
+  | 'error'
+
+export interface SkippedFile {
+  /** Index of the file in the batch. */
+  index: number
+  filename: string
+  reason: SkipReason
+  message: string
+  /** For a duplicate: the photo that already holds these bytes. */
+  existingId?: string
+}
+
+export interface UploadedFile extends Photo {
+  /** Index of the file in the batch. */
+  index: number
+  /** True when these bytes were in the trash and the upload restored them. */
+  restored: boolean
+}
+
+export interface UploadResult {
+  uploaded: UploadedFile[]
+  skipped: SkippedFile[]
+}
+
+const VALIDATION_REASONS = new Set<SkipReason>([
+  'invalid_type',
+  'too_large',
+  'too_many_pixels',
+  'corrupt',
+  'unsupported_compression',
+])
+
+export async function upload(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: UploadInput,
+): Promise<UploadResult> {
+  requireScope(caller, 'photos.write')
+  const files = input.files
+  if (!Array.isArray(files) || files.length === 0) {
+    throw DarkroomError.validation([
+      { property: 'files', message: 'At least one file is required.' },
+    ])
+  }
+  const maxFiles = ctx.config.limits.maxFilesPerBatch
+  if (files.length > maxFiles) {
+    throw capExceeded('maxFilesPerBatch', maxFiles, 0, files.length, 'this batch')
+  }
+  const albumId = input.albumId ?? null
+  const album = albumId === null ? null : await loadOwnAlbum(ctx.store, caller, albumId)
+
+  // Early refusal of a batch that cannot fit; the authoritative check is in each insert's tx.
+  if (album?.photoCap != null) {
+    const count = await ctx.store.countAlbumPhotos(album.id)
+    if (count + files.length > album.photoCap) {
+      throw capExceeded('photoCap', album.photoCap, count, files.length, `album ${album.id}`)
+    }
+  }
+  const knownBytes = files.reduce(
+    (sum, f) => sum + (f.data instanceof Uint8Array ? f.data.byteLength : 0),
+    0,
+  )
+  if (knownBytes > 0) await assertQuotaRoom(ctx, caller.ownerId, knownBytes)
+
+  let profileSet = false
+  const outcomes = await mapLimit(files, ctx.config.concurrency, async (file, index) => {
+    const outcome = await ingestOne(ctx, caller, input, album, file, index)
+    if ('photo' in outcome && input.setProfilePicture && !profileSet && !outcome.photo.pending) {
+      profileSet = true
+      const owner = await ctx.store.getOwner(caller.ownerId)
+      await ctx.store.upsertOwner({
+        ownerId: caller.ownerId,
+        quotaBytes: owner?.quotaBytes ?? null,
+        profilePhotoId: outcome.photo.id,
+      })
+    }
+    return outcome
+  })
+
+  const uploaded: UploadedFile[] = []
+  const skipped: SkippedFile[] = []
+  const errors: unknown[] = []
+  for (const outcome of outcomes) {
+    if ('photo' in outcome) {
+      uploaded.push({
+        ...toPhoto(outcome.photo, ctx.config),
+        index: outcome.index,
+        restored: outcome.restored,
+      })
+    } else {
+      skipped.push(outcome.skipped)
+      if (outcome.error !== undefined) errors.push(outcome.error)
+    }
+  }
+  await ctx.events.emit(
+    uploaded.map((p) =>
+      ctx.events.make(p.restored ? 'photo.updated' : 'photo.uploaded', caller.ownerId, p.id, {
+        photo: p,
+      }),
+    ),
+  )
+
+  if (uploaded.length === 0) {
+    // Nothing stored: a batch where every file broke a rule is a validation failure, one where
+    // the storage failed is that failure. A batch of duplicates is not an error.
+    if (errors.length > 0 && errors.length === skipped.length) throw errors[0]
+    if (skipped.length > 0 && skipped.every((s) => VALIDATION_REASONS.has(s.reason))) {
+      const violations: Violation[] = skipped.map((s) => ({
+        property: files.length === 1 ? 'file' : `files[${s.index}]`,
+        message: s.message,
+        reason: s.reason,
+      }))
+      const payloadOnly = skipped.every((s) => s.reason === 'too_large')
+      throw new DarkroomError(
+        payloadOnly && files.length === 1 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION',
+        violations.map((v) => v.message).join(' '),
+        { violations },
+      )
+    }
+  }
+  return { uploaded, skipped }
+}
+
+type Outcome =
+  | { index: number; photo: PhotoRecord; restored: boolean }
+  | { index: number; skipped: SkippedFile; error?: unknown }
+
+async function ingestOne(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: UploadInput,
+  album: AlbumRecord | null,
+  file: UploadFile,
+  index: number,
+): Promise<Outcome> {
+  const filename = sanitizeFilename(String(file.filename ?? ''))
+  const skip = (
+    reason: SkipReason,
+    message: string,
+    extra: Partial<SkippedFile> = {},
+  ): Outcome => ({
+    index,
+    skipped: { index, filename, reason, message, ...extra },
+  })
+
+  let data: Buffer
+  try {
+    data = await readAll(file.data, ctx.config.limits.maxFileBytes)
+  } catch (error) {
+    if (isDarkroomError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
+      return skip('too_large', error.message)
+    }
+    throw error
+  }
+  if (data.byteLength === 0) return skip('corrupt', 'The file is empty.')
+
+  const checksum = createHash('sha256').update(data).digest('hex')
+  const albumId = album?.id ?? null
+  const existing = await ctx.store.findPhotoByChecksum(caller.ownerId, albumId, checksum)
+  if (existing) return duplicateOf(ctx, caller, album, existing, index, filename)
+
+  let probe
+  try {
+    probe = await ctx.media.probeImage(data, {
+      maxInputPixels: ctx.config.limits.maxInputPixels,
+      allowedMimeTypes: ctx.config.allowedMimeTypes,
+    })
+  } catch (error) {
+    const violation = isDarkroomError(error) ? error.violations[0] : undefined
+    if (violation) return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
+    throw error
+  }
+
+  const id = ctx.ids.newId()
+  const written: string[] = []
+  try {
+    const [facts, rendered] = await ctx.cpu.run(() =>
+      Promise.all([
+        ctx.media.readExif(data),
+        ctx.media.renderImage(data, probe, {
+          presets: ctx.config.variants.presets,
+          format: ctx.config.variants.format,
+          quality: ctx.config.variants.quality,
+          watermark: ctx.config.watermark,
+        }),
+      ]),
+    )
+    const variants: StoredVariant[] = rendered.variants.map((v) => ({
+      name: v.name,
+      key: variantKey(id, v.name, v.format === 'jpeg' ? 'jpg' : v.format),
+      format: v.format,
+      mimeType: v.mimeType,
+      width: v.width,
+      height: v.height,
+      size: v.data.byteLength,
+    }))
+    const key = originalKey(id)
+    written.push(key, ...variants.map((v) => v.key))
+    await Promise.all([
+      ctx.blobs.put(key, data, { contentType: probe.mimeType }),
+      ...rendered.variants.map((v, i) =>
+        ctx.blobs.put(variants[i]!.key, v.data, { contentType: v.mimeType }),
+      ),
+    ])
+
+    const now = ctx.clock.now()
+    const record: PhotoRecord = {
+      id,
+      ownerId: caller.ownerId,
+      albumId,
+      category: input.category ?? null,
+      filename,
+      description: input.description ?? '',
+      mimeType: probe.mimeType,
+      kind: 'image',
+      size: data.byteLength,
+      width: probe.width,
+      height: probe.height,
+      orientation: probe.orientation,
+      takenAt: facts.takenAt,
+      exif: facts.exif,
+      hue: rendered.hue,
+      thumbhash: rendered.thumbhash,
+      checksum,
+      isPublic: input.isPublic ?? false,
+      hidden: false,
+      pending: input.pending ?? false,
+      deletedAt: null,
+      position: '',
+      postId: input.postId ?? null,
+      originalKey: key,
+      variants,
+      durationSec: null,
+      createdAt: now,
+      updatedAt: now,
+      views: 0,
+      downloads: 0,
+      likes: 0,
+      ratingSum: 0,
+      ratingCount: 0,
+      commentCount: 0,
+    }
+    await ctx.store.transaction(async (tx) => {
+      const locked = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
+      await assertRoom(ctx, tx, caller.ownerId, locked, 1, record.size)
+      record.position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
+      await tx.insertPhoto(record)
+    })
+    return { index, photo: record, restored: false }
+  } catch (error) {
+    await deleteBlobsQuietly(ctx, written)
+    if (isDarkroomError(error)) {
+      if (error.code === 'CAP_EXCEEDED') {
+        const reason = error.cap?.name === 'quotaBytes' ? 'quota_exceeded' : 'cap_exceeded'
+        return { ...skip(reason, error.message), error }
+      }
+      if (error.code === 'CONFLICT') {
+        // Another file of this or a concurrent batch with the same bytes won the race.
+        const winner = await ctx.store.findPhotoByChecksum(caller.ownerId, albumId, checksum)
+        if (winner) return duplicateOf(ctx, caller, album, winner, index, filename)
+      }
+      const violation = error.violations[0]
+      if (error.code === 'VALIDATION' && violation) {
+        return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
+      }
+      if (error.code === 'NOT_FOUND') throw error
+    }
+    ctx.logger.error({ err: error, filename, index }, 'ingest failed')
+    return { ...skip('error', 'The file could not be stored; nothing was kept. Try again.'), error }
+  }
+}
+
+/** A duplicate is skipped, except one in the trash: the upload restores it. */
+async function duplicateOf(
+  ctx: ServiceContext,
+  caller: Caller,
+  album: AlbumRecord | null,
+  existing: PhotoRecord,
+  index: number,
+  filename: string,
+): Promise<Outcome> {
+  if (existing.deletedAt !== null) {
+    try {
+      const restored = await ctx.store.transaction(async (tx) => {
+        const locked = album ? await loadOwnAlbum(tx, caller, album.id, true) : null
+        await assertRoom(ctx, tx, caller.ownerId, locked, 1, 0)
+        return tx.updatePhoto(existing.id, { deletedAt: null, updatedAt: ctx.clock.now() })
+      })
+      return { index, photo: restored, restored: true }
+    } catch (error) {
+      if (isDarkroomError(error) && error.code === 'CAP_EXCEEDED') {
+        return {
+          index,
+          skipped: { index, filename, reason: 'cap_exceeded', message: error.message },
+          error,
+        }
+      }
+      throw error
+    }
+  }
+  return {
+    index,
+    skipped: {
+      index,
+      filename,
+      reason: 'duplicate',
+      message: `The same file is already stored as photo ${existing.id}.`,
+      existingId: existing.id,
+    },
+  }
+}
+
+async function assertQuotaRoom(ctx: ServiceContext, ownerId: string, bytes: number) {
+  const owner = await ctx.store.getOwner(ownerId)
+  const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
+  if (quota === null) return
+  const used = await ctx.store.sumOwnerBytes(ownerId)
+  if (used + bytes > quota) throw capExceeded('quotaBytes', quota, used, bytes, `owner ${ownerId}`)
+}
