@@ -20,8 +20,12 @@ export const SNIFF_BYTES = 4100
  */
 export async function sniffMimeType(head: Uint8Array): Promise<SniffedType | null> {
   const detected = await fileTypeFromBuffer(head)
-  if (detected) return { mimeType: detected.mime, ext: detected.ext }
-  return guessTextType(head.subarray(0, SNIFF_BYTES))
+  // file-type calls every XML document application/xml; SVG and XMP deserve their own names.
+  if (detected && detected.mime !== 'application/xml') {
+    return { mimeType: detected.mime, ext: detected.ext }
+  }
+  const guessed = guessTextType(head.subarray(0, SNIFF_BYTES))
+  return guessed ?? (detected ? { mimeType: detected.mime, ext: detected.ext } : null)
 }
 
 function guessTextType(bytes: Uint8Array): SniffedType | null {
@@ -30,7 +34,10 @@ function guessTextType(bytes: Uint8Array): SniffedType | null {
     // Control characters other than tab, newline, form feed and carriage return mean binary.
     if (byte < 0x09 || (byte > 0x0d && byte < 0x20 && byte !== 0x1b)) return null
   }
-  const text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '').trimStart()
+  const text = new TextDecoder('utf-8')
+    .decode(bytes)
+    .replace(/^\uFEFF/, '')
+    .trimStart()
   const lower = text.slice(0, 2048).toLowerCase()
   if (lower.startsWith('<?xpacket') || lower.includes('<x:xmpmeta') || lower.includes('<rdf:rdf')) {
     return { mimeType: 'application/rdf+xml', ext: 'xmp' }

@@ -31,7 +31,14 @@ export interface DecodeHeifOptions {
 
 type WorkerReply =
   | { id: number; type: 'started' }
-  | { id: number; type: 'done'; width: number; height: number; hasAlpha: boolean; pixels: ArrayBuffer }
+  | {
+      id: number
+      type: 'done'
+      width: number
+      height: number
+      hasAlpha: boolean
+      pixels: ArrayBuffer
+    }
   | { id: number; type: 'failed'; message: string }
 
 interface PendingJob {

@@ -253,7 +253,8 @@ function locateExifItem(
       return null
     }
     const end = extent.length === 0 ? limit : start + extent.length
-    if (start < 0 || end > limit || end < start) throw new HeifParseError('EXIF extent out of range')
+    if (start < 0 || end > limit || end < start)
+      throw new HeifParseError('EXIF extent out of range')
     parts.push(reader.bytes(start, end))
   }
   const block = parts.length === 1 ? parts[0]! : concat(parts)

@@ -1,0 +1,31 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely'
+import type { SqlDialectName } from '../schema.js'
+import { initial } from './0001-initial.js'
+import { server } from './0002-server.js'
+
+/**
+ * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
+ * same list. A migration takes the dialect for the few spots where SQL differs (collations);
+ * everything else goes through the kysely schema builder. Names sort in run order, as kysely's
+ * Migrator requires. Never edit a released migration: append one.
+ */
+export interface MetadataMigration {
+  name: string
+  up(db: Kysely<any>, dialect: SqlDialectName): Promise<void>
+}
+
+export const metadataMigrations: readonly MetadataMigration[] = [initial, server]
+
+/** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
+export function metadataMigrationProvider(dialect: SqlDialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {}
+      for (const m of metadataMigrations) out[m.name] = { up: (db) => m.up(db, dialect) }
+      return out
+    },
+  }
+}
+
+export const MIGRATION_TABLE = 'darkroom_migration'
+export const MIGRATION_LOCK_TABLE = 'darkroom_migration_lock'
