@@ -1,0 +1,109 @@
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
+import type { UploadFile } from '@darkroom/core'
+import {
+  bulkDeletePhotosInput,
+  bulkDeleteResultSchema,
+  commentSchema,
+  deletePhotoInput,
+  deleteResultSchema,
+  getManyPhotosInput,
+  getPhotoInput,
+  listCommentsInput,
+  listPhotosInput,
+  movePhotoInput,
+  photoListSchema,
+  photoSchema,
+  reactInput,
+  reorderPhotoInput,
+  repairDimensionsInput,
+  repairResultSchema,
+  restorePhotoInput,
+  updatePhotoInput,
+} from '../schemas/photo.js'
+import { uploadFormInput, uploadResultSchema, type UploadedFormFile } from '../schemas/upload.js'
+import { router, type Procedures } from '../trpc.js'
+
+export function photosRouter(p: Procedures) {
+  return router({
+    /**
+     * A multipart batch. Each file reaches core as a stream, read when core gets to it (up to
+     * `concurrency` at a time), never concatenated into one buffer by this procedure.
+     */
+    upload: p.upload
+      .input(uploadFormInput)
+      .output(uploadResultSchema)
+      .mutation(({ ctx, input }) => {
+        const { files, ...fields } = input
+        return ctx.darkroom.photos.upload(ctx.caller, { ...fields, files: files.map(toUploadFile) })
+      }),
+
+    list: p.authed
+      .input(listPhotosInput)
+      .output(photoListSchema)
+      .query(({ ctx, input }) => ctx.darkroom.photos.list(ctx.caller, input)),
+
+    get: p.authed
+      .input(getPhotoInput)
+      .output(photoSchema)
+      .query(({ ctx, input }) => ctx.darkroom.photos.get(ctx.caller, input)),
+
+    getMany: p.authed
+      .input(getManyPhotosInput)
+      .output(photoSchema.array())
+      .query(({ ctx, input }) => ctx.darkroom.photos.getMany(ctx.caller, input)),
+
+    update: p.authed
+      .input(updatePhotoInput)
+      .output(photoSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.update(ctx.caller, input)),
+
+    move: p.authed
+      .input(movePhotoInput)
+      .output(photoSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.move(ctx.caller, input)),
+
+    reorder: p.authed
+      .input(reorderPhotoInput)
+      .output(photoSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.reorder(ctx.caller, input)),
+
+    delete: p.authed
+      .input(deletePhotoInput)
+      .output(deleteResultSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.delete(ctx.caller, input)),
+
+    bulkDelete: p.authed
+      .input(bulkDeletePhotosInput)
+      .output(bulkDeleteResultSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.bulkDelete(ctx.caller, input)),
+
+    restore: p.authed
+      .input(restorePhotoInput)
+      .output(photoSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.restore(ctx.caller, input)),
+
+    repairDimensions: p.authed
+      .input(repairDimensionsInput)
+      .output(repairResultSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.repairDimensions(ctx.caller, input)),
+
+    react: p.authed
+      .input(reactInput)
+      .output(photoSchema)
+      .mutation(({ ctx, input }) => ctx.darkroom.photos.react(ctx.caller, input)),
+
+    listComments: p.authed
+      .input(listCommentsInput)
+      .output(commentSchema.array())
+      .query(({ ctx, input }) => ctx.darkroom.photos.listComments(ctx.caller, input)),
+  })
+}
+
+/** The form's File as core's input: a Node stream over its bytes, opened lazily. */
+function toUploadFile(file: UploadedFormFile): UploadFile {
+  return {
+    filename: file.name,
+    data: Readable.fromWeb(file.stream() as NodeReadableStream<Uint8Array>),
+  }
+}

@@ -1,0 +1,230 @@
+import {
+  MAX_BULK_DELETE,
+  MAX_GET_MANY,
+  MAX_PAGE_SIZE,
+  PHOTO_SORTS,
+  type BulkDeleteResult,
+  type DeleteResult,
+  type Photo,
+  type PhotoList,
+  type RepairResult,
+} from '@darkroom/core'
+import { z } from 'zod'
+import { idSchema, type Mirrors } from './common.js'
+
+// ---------------------------------------------------------------- outputs
+
+const nullableString = z.string().nullable()
+const nullableNumber = z.number().nullable()
+
+export const photoExifSchema = z.object({
+  make: nullableString,
+  model: nullableString,
+  lens: nullableString,
+  iso: nullableNumber,
+  exposure: nullableNumber,
+  fNumber: nullableNumber,
+  focalLength: nullableNumber,
+  gps: z.object({ lat: z.number(), lon: z.number() }).nullable(),
+})
+
+export const photoVariantUrlsSchema = z
+  .object({
+    original: z.string(),
+    small: nullableString,
+    medium: nullableString,
+    large: nullableString,
+    watermark: nullableString.optional(),
+    watermarkSmall: nullableString.optional(),
+  })
+  .catchall(nullableString.optional())
+
+/** A photo exactly as core returns it. */
+export const photoSchema = z.object({
+  id: z.string(),
+  ownerId: z.string(),
+  albumId: nullableString,
+  category: nullableString,
+  filename: z.string(),
+  description: z.string(),
+  mimeType: z.string(),
+  kind: z.enum(['image', 'video']),
+  size: z.number(),
+  width: nullableNumber,
+  height: nullableNumber,
+  orientation: nullableNumber,
+  ratio: nullableNumber,
+  takenAt: nullableString,
+  exif: photoExifSchema.nullable(),
+  hue: nullableString,
+  thumbhash: nullableString,
+  checksum: z.string(),
+  isPublic: z.boolean(),
+  hidden: z.boolean(),
+  pending: z.boolean(),
+  deletedAt: nullableString,
+  position: z.string(),
+  postId: nullableString,
+  durationSec: nullableNumber,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  views: z.number(),
+  downloads: z.number(),
+  likes: z.number(),
+  ratingAvg: nullableNumber,
+  ratingCount: z.number(),
+  commentCount: z.number(),
+  variants: photoVariantUrlsSchema,
+})
+
+export const photoListSchema = z.object({
+  items: z.array(photoSchema),
+  total: z.number(),
+  nextCursor: nullableString,
+})
+
+export const deleteResultSchema = z.object({ id: z.string(), hard: z.boolean() })
+
+export const bulkDeleteResultSchema = z.object({
+  deleted: z.number(),
+  failed: z.number(),
+  failures: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+})
+
+export const repairResultSchema = z.object({
+  scanned: z.number(),
+  repaired: z.number(),
+  failed: z.number(),
+  failures: z.array(z.object({ id: z.string(), message: z.string() })),
+})
+
+export const commentSchema = z.object({
+  id: z.string(),
+  photoId: z.string(),
+  authorId: z.string(),
+  body: z.string(),
+  createdAt: z.string(),
+})
+
+// Drift between these schemas and core's types fails the build here.
+const mirrors: [
+  Mirrors<z.output<typeof photoSchema>, Photo>,
+  Mirrors<z.output<typeof photoListSchema>, PhotoList>,
+  Mirrors<z.output<typeof deleteResultSchema>, DeleteResult>,
+  Mirrors<z.output<typeof bulkDeleteResultSchema>, BulkDeleteResult>,
+  Mirrors<z.output<typeof repairResultSchema>, RepairResult>,
+] = [true, true, true, true, true]
+void mirrors
+
+// ---------------------------------------------------------------- inputs
+
+export const listPhotosInput = z
+  .object({
+    /** Omitted: every photo; null: those outside any album. */
+    albumId: idSchema.nullable().optional(),
+    category: z.string().max(200).optional(),
+    hidden: z.boolean().optional(),
+    pending: z.boolean().optional(),
+    trashed: z.boolean().optional(),
+    search: z.string().max(200, { error: 'The search has at most 200 characters.' }).optional(),
+    sort: z.enum(PHOTO_SORTS).optional(),
+    order: z.enum(['asc', 'desc']).optional(),
+    limit: z
+      .number()
+      .int({ error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+      .min(1, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+      .max(MAX_PAGE_SIZE, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+      .optional(),
+    offset: z
+      .number()
+      .int({ error: 'The offset is a whole number from 0.' })
+      .min(0, { error: 'The offset is a whole number from 0.' })
+      .optional(),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().max(2000).optional(),
+  })
+  .optional()
+
+export const getPhotoInput = z.object({
+  id: idSchema,
+  /** Adds one to `views`. */
+  countView: z.boolean().optional(),
+})
+
+export const getManyPhotosInput = z.object({
+  ids: z.array(idSchema).max(MAX_GET_MANY, { error: `At most ${MAX_GET_MANY} ids at once.` }),
+})
+
+const dimension = (property: string) =>
+  z
+    .number()
+    .int({ error: `The ${property} is a whole number from 1 to 1000000.` })
+    .min(1, { error: `The ${property} is a whole number from 1 to 1000000.` })
+    .max(1_000_000, { error: `The ${property} is a whole number from 1 to 1000000.` })
+
+export const updatePhotoInput = z.object({
+  id: idSchema,
+  description: z
+    .string()
+    .max(10_000, { error: 'The description is at most 10000 characters.' })
+    .optional(),
+  filename: z.string().min(1).max(255).optional(),
+  isPublic: z.boolean().optional(),
+  hidden: z.boolean().optional(),
+  category: z.string().max(200).nullable().optional(),
+  /** `false` publishes a pending photo. */
+  pending: z.boolean().optional(),
+  postId: z.string().max(200).nullable().optional(),
+  /** A manual dimension fix: both or neither. */
+  width: dimension('width').optional(),
+  height: dimension('height').optional(),
+})
+
+export const movePhotoInput = z.object({
+  id: idSchema,
+  /** null takes the photo out of any album. */
+  albumId: idSchema.nullable(),
+  copy: z.boolean().optional(),
+})
+
+export const reorderPhotoInput = z.object({
+  id: idSchema,
+  before: idSchema.optional(),
+  after: idSchema.optional(),
+})
+
+export const deletePhotoInput = z.object({
+  id: idSchema,
+  hard: z.boolean().optional(),
+  preserveOnDisk: z.boolean().optional(),
+})
+
+export const bulkDeletePhotosInput = z.object({
+  ids: z
+    .array(idSchema)
+    .min(1, { error: 'Give at least one id.' })
+    .max(MAX_BULK_DELETE, { error: `At most ${MAX_BULK_DELETE} ids at once.` }),
+  hard: z.boolean().optional(),
+  preserveOnDisk: z.boolean().optional(),
+})
+
+export const restorePhotoInput = z.object({ id: idSchema })
+
+export const repairDimensionsInput = z.object({ onlyMissing: z.boolean().optional() }).optional()
+
+export const reactInput = z.object({
+  id: idSchema,
+  like: z.boolean().optional(),
+  rating: z
+    .number()
+    .int({ error: 'A rating is a whole number from 1 to 5.' })
+    .min(1, { error: 'A rating is a whole number from 1 to 5.' })
+    .max(5, { error: 'A rating is a whole number from 1 to 5.' })
+    .optional(),
+  comment: z.string().max(2000, { error: 'A comment has 1 to 2000 characters.' }).optional(),
+})
+
+export const listCommentsInput = z.object({
+  id: idSchema,
+  limit: z.number().int().min(1).max(500).optional(),
+})

@@ -1,0 +1,128 @@
+import type { SkipReason, UploadResult } from '@darkroom/core'
+import { z } from 'zod'
+import { formBooleanSchema, idSchema, type Mirrors } from './common.js'
+import { photoSchema } from './photo.js'
+
+/**
+ * `photos.upload` takes `multipart/form-data` (tRPC's FormData input; the client sends it with
+ * `httpLink`, not batched): one or more `files` entries and the optional fields below, as form
+ * strings. An empty `albumId`, `category` or `postId` means none.
+ */
+
+/** A `File` from the form: anything Blob-like with a name whose bytes can be streamed. */
+export interface UploadedFormFile {
+  name: string
+  size: number
+  type: string
+  stream(): ReadableStream<Uint8Array>
+}
+
+const isFormData = (value: unknown): value is FormData =>
+  value instanceof FormData ||
+  (typeof (value as FormData | null)?.getAll === 'function' &&
+    typeof (value as FormData | null)?.get === 'function')
+
+const fileSchema = z.custom<UploadedFormFile>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as UploadedFormFile).name === 'string' &&
+    typeof (value as UploadedFormFile).stream === 'function',
+  { error: 'Each "files" entry is a file (a multipart part with a filename).' },
+)
+
+const optionalId = z
+  .string()
+  .transform((v) => v.trim())
+  .pipe(z.union([z.literal('').transform(() => null), idSchema]))
+  .optional()
+
+const optionalText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .transform((v) => (v.trim() === '' ? null : v.trim()))
+    .optional()
+
+const uploadFieldsSchema = z.object({
+  files: z.array(fileSchema).min(1, { error: 'At least one file is required.' }),
+  albumId: optionalId,
+  category: optionalText(200),
+  description: z.string().max(10_000).optional(),
+  isPublic: formBooleanSchema.optional(),
+  pending: formBooleanSchema.optional(),
+  setProfilePicture: formBooleanSchema.optional(),
+  postId: optionalText(200),
+})
+
+const FIELDS = [
+  'albumId',
+  'category',
+  'description',
+  'isPublic',
+  'pending',
+  'setProfilePicture',
+  'postId',
+] as const
+
+/** The FormData's entries as the fields schema reads them; `file` is accepted for `files`. */
+function formFields(form: FormData): Record<string, unknown> {
+  const out: Record<string, unknown> = { files: [...form.getAll('files'), ...form.getAll('file')] }
+  for (const name of FIELDS) {
+    const value = form.get(name)
+    if (value !== null) out[name] = value
+  }
+  return out
+}
+
+export const uploadFormInput = z
+  .custom<FormData>(isFormData, { error: 'The upload is sent as multipart/form-data.' })
+  .transform(formFields)
+  .pipe(uploadFieldsSchema)
+
+// Kept in step with core's `SkipReason` by the `Mirrors` check below.
+const SKIP_REASONS = [
+  'duplicate',
+  'invalid_type',
+  'too_large',
+  'too_many_pixels',
+  'corrupt',
+  'unsupported_compression',
+  'cap_exceeded',
+  'quota_exceeded',
+  'error',
+] as const satisfies readonly SkipReason[]
+
+export const uploadResultSchema = z.object({
+  uploaded: z.array(photoSchema.extend({ index: z.number(), restored: z.boolean() })),
+  skipped: z.array(
+    z.object({
+      index: z.number(),
+      filename: z.string(),
+      reason: z.enum(SKIP_REASONS),
+      message: z.string(),
+      existingId: z.string().optional(),
+    }),
+  ),
+})
+
+const mirrors: Mirrors<z.output<typeof uploadResultSchema>, UploadResult> = true
+void mirrors
+
+// ---------------------------------------------------------------- uploads.status
+
+export const uploadStatusInput = z.object({ id: idSchema })
+
+export const uploadStatusSchema = z.object({
+  id: z.string(),
+  state: z.enum(['receiving', 'processing', 'ready', 'failed']),
+  filename: z.string(),
+  size: z.number().nullable(),
+  albumId: z.string().nullable(),
+  /** Set when `ready`. */
+  photoId: z.string().nullable(),
+  /** The violation when `failed`. */
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})

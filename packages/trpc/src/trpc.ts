@@ -1,0 +1,95 @@
+import {
+  DarkroomError,
+  type Caller,
+  type Clock,
+  type Darkroom,
+  type IdGenerator,
+  type ServerStore,
+} from '@darkroom/core'
+import { initTRPC } from '@trpc/server'
+import type { Authenticate, Context, RequestContext } from './context.js'
+import { formatError, mapError } from './errors.js'
+
+/**
+ * The one `initTRPC`. Every procedure starts from `baseProcedure`, whose middleware maps a
+ * failure once: a `DarkroomError` (or an input that failed its schema) becomes the mapped
+ * `TRPCError`; `formatError` then shapes what the client sees. Procedures never build a
+ * `TRPCError` themselves: they call core and let its errors through.
+ */
+const t = initTRPC.context<RequestContext>().create({ errorFormatter: formatError })
+
+export const router = t.router
+export const createCallerFactory = t.createCallerFactory
+
+export const baseProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next()
+  if (!result.ok) {
+    const mapped = mapError(result.error)
+    if (mapped !== result.error) throw mapped
+  }
+  return result
+})
+
+/** What `createAppRouter` hands the procedures: the engine, the stores and the policies. */
+export interface ProcedureDeps {
+  darkroom: Darkroom
+  serverStore: ServerStore
+  authenticate: Authenticate
+  /** Set: an anonymous request may use `photos.upload`, as this owner with `photos.write`. */
+  guestUploads: { ownerId: string } | null
+  clock: Clock
+  ids: IdGenerator
+}
+
+/**
+ * The procedure builders of one router instance:
+ * - `public`: `ctx` is the full `Context`, `ctx.caller` may be null;
+ * - `authed`: a caller is required (`UNAUTHORIZED` otherwise); scopes are checked by core;
+ * - `upload`: as `authed`, except that with guest uploads on an anonymous request becomes the
+ *   guest owner with `photos.write` only.
+ */
+export function createProcedures(deps: ProcedureDeps) {
+  // One authentication per request, shared by the calls of a batch.
+  const callers = new WeakMap<RequestContext, Promise<Caller | null>>()
+  const callerOf = (ctx: RequestContext): Promise<Caller | null> => {
+    if (ctx.caller !== undefined) return Promise.resolve(ctx.caller)
+    let caller = callers.get(ctx)
+    if (!caller) {
+      caller = ctx.headers ? deps.authenticate({ headers: ctx.headers }) : Promise.resolve(null)
+      callers.set(ctx, caller)
+    }
+    return caller
+  }
+
+  const publicProcedure = baseProcedure.use(async ({ ctx, next }) => {
+    const context: Context = {
+      darkroom: deps.darkroom,
+      serverStore: deps.serverStore,
+      caller: await callerOf(ctx),
+      clock: deps.clock,
+      ids: deps.ids,
+    }
+    return next({ ctx: context })
+  })
+
+  const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+    if (!ctx.caller) throw unauthenticated()
+    return next({ ctx: { caller: ctx.caller } })
+  })
+
+  const guest = deps.guestUploads
+  const uploadProcedure = publicProcedure.use(({ ctx, next }) => {
+    const caller: Caller | null =
+      ctx.caller ?? (guest ? { ownerId: guest.ownerId, scopes: ['photos.write'] } : null)
+    if (!caller) throw unauthenticated()
+    return next({ ctx: { caller } })
+  })
+
+  return { public: publicProcedure, authed: authedProcedure, upload: uploadProcedure }
+}
+
+export type Procedures = ReturnType<typeof createProcedures>
+
+function unauthenticated(): DarkroomError {
+  return new DarkroomError('UNAUTHORIZED', 'Authentication is required.')
+}
