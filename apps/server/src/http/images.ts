@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  systemClock,
+  type Caller,
+  type Clock,
+  type Darkroom,
+  type TransformFormat,
+} from '@darkroom/core'
+import type { Logger } from '../logger.js'
+import { toHeaders, type Authenticate } from './auth.js'
+import { HttpProblem } from './errors.js'
+import type { DiskCache } from './internal/disk-cache.js'
+import { sendError } from './internal/respond.js'
+import {
+  isNotModified,
+  parseRange,
+  sendBody,
+  sendNotModified,
+  sendUnsatisfiable,
+  type BodyHeaders,
+} from './internal/send-body.js'
+import type { TransformQueue } from './internal/transform-queue.js'
+import {
+  canonicalQuery,
+  checkSignature,
+  parseImageParams,
+  snapImageParams,
+  type ImageParams,
+} from './signed-urls.js'
+
+/**
+ * `GET /image/{id}.{ext}?w=&h=&crop=&q=`: on-the-fly resize, crop and convert.
+ *
+ * - `ext` is jpg, jpeg, png, webp, avif, or `auto`: the `Accept` header reduced to avif, webp
+ *   or jpeg (and `Vary: Accept`), so the cache holds at most three formats per query.
+ * - Who may read: the owner (bearer key), anyone for a public photo, or anyone holding a signed
+ *   URL (see signed-urls.ts). Others get 404, as for a missing photo.
+ * - The canonical query (snapped unless signed) is the cache key; the ETag is derived from the
+ *   original's checksum and that key, so a revalidation is a 304 without any image work.
+ * - The access check runs on every request, cache hits included (a photo made private or
+ *   deleted stops being served at once; its cached renditions are evicted on delete).
+ */
+
+export interface ImageRouteOptions {
+  darkroom: Darkroom
+  authenticate: Authenticate
+  signingSecret: string
+  cache: DiskCache
+  queue: TransformQueue
+  /** The owner of a photo (for signed URLs), or null. */
+  ownerOf: (photoId: string) => Promise<string | null>
+  logger: Logger
+  clock?: Clock
+}
+
+const FORMAT_BY_EXT: Record<string, TransformFormat | 'auto'> = {
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  auto: 'auto',
+}
+const EXT_BY_FORMAT: Record<TransformFormat, string> = {
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+}
+const MIME_BY_FORMAT: Record<TransformFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+}
+const PATH = /^\/image\/([A-Za-z0-9_-]{1,64})\.([a-z]{3,4})$/
+
+/** Reduces `Accept` to the one format that goes into the cache key. */
+export function negotiateFormat(accept: string | undefined): TransformFormat {
+  const types = (accept ?? '').toLowerCase()
+  if (/\bimage\/avif\b/.test(types)) return 'avif'
+  if (/\bimage\/webp\b/.test(types)) return 'webp'
+  return 'jpeg'
+}
+
+export function createImageRoute(options: ImageRouteOptions) {
+  const { darkroom, logger } = options
+  const clock = options.clock ?? systemClock
+
+  return async function imageRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const match = PATH.exec(url.pathname)
+      const requested = match ? FORMAT_BY_EXT[match[2]!] : undefined
+      if (!match || !requested) throw new HttpProblem(404, 'NOT_FOUND', 'No such image URL.')
+      const id = match[1]!
+      const exact = parseImageParams(url.searchParams)
+      const now = clock.now().getTime()
+      const signed = checkSignature(
+        options.signingSecret,
+        url.pathname,
+        url.searchParams,
+        exact,
+        now,
+      )
+      const params: ImageParams = signed === 'valid' ? exact : snapImageParams(exact)
+
+      let caller: Caller | null
+      let cacheControl: string
+      if (signed === 'valid') {
+        const ownerId = await options.ownerOf(id)
+        if (!ownerId) throw new HttpProblem(404, 'NOT_FOUND', `Photo "${id}" was not found.`)
+        caller = { ownerId, scopes: ['photos.read'] }
+        const exp = Number(url.searchParams.get('exp'))
+        cacheControl = `private, max-age=${Math.max(0, Math.min(86_400, exp - Math.floor(now / 1000)))}`
+      } else {
+        caller = await options.authenticate({ headers: toHeaders(req.headers) })
+        cacheControl = caller ? 'private, max-age=3600' : 'public, max-age=86400'
+      }
+
+      const format = requested === 'auto' ? negotiateFormat(req.headers.accept) : requested
+      // The access check (and the original's checksum for the ETag), without reading the file.
+      const probe = await darkroom.photos.openBlob(caller, {
+        id,
+        variant: 'original',
+        range: { start: 0, end: 0 },
+        countDownload: false,
+      })
+      probe.stream.destroy()
+
+      const key = `${id}.${EXT_BY_FORMAT[format]}?${canonicalQuery(params)}`
+      const hash = createHash('sha256').update(key).digest('hex').slice(0, 40)
+      const etag = `"${createHash('sha256').update(`${probe.etag}|${key}`).digest('hex').slice(0, 32)}"`
+      const headers: BodyHeaders = {
+        etag,
+        contentType: MIME_BY_FORMAT[format],
+        cacheControl,
+        lastModified: probe.lastModified,
+        extra: requested === 'auto' ? { Vary: 'Accept' } : {},
+      }
+      if (isNotModified(req, etag)) {
+        sendNotModified(res, headers)
+        return
+      }
+
+      const ext = EXT_BY_FORMAT[format]
+      const cached = await options.cache.get(id, hash, ext)
+      if (cached) {
+        const range = parseRange(req, cached.size, etag)
+        headers.extra = { ...headers.extra, 'X-Cache': 'HIT' }
+        if (range.kind === 'unsatisfiable') return sendUnsatisfiable(res, cached.size, headers)
+        const span = range.kind === 'span' ? range.span : null
+        await sendBody(req, res, { path: cached.path }, cached.size, span, headers)
+        return
+      }
+
+      const result = await options.queue.run(hash, async () => {
+        const out = await darkroom.photos.transform(caller, {
+          id,
+          format,
+          ...(params.w !== undefined ? { width: params.w } : {}),
+          ...(params.h !== undefined ? { height: params.h } : {}),
+          ...(params.crop ? { crop: true } : {}),
+          ...(params.q !== undefined ? { quality: params.q } : {}),
+        })
+        await options.cache.put(id, hash, ext, out.data).catch((error: unknown) => {
+          logger.warn({ err: error, photoId: id }, 'could not write the image cache')
+        })
+        return out
+      })
+      const range = parseRange(req, result.data.byteLength, etag)
+      headers.extra = {
+        ...headers.extra,
+        'X-Cache': 'MISS',
+        'X-Image-Source': result.source,
+      }
+      if (range.kind === 'unsatisfiable')
+        return sendUnsatisfiable(res, result.data.byteLength, headers)
+      const span = range.kind === 'span' ? range.span : null
+      await sendBody(req, res, result.data, result.data.byteLength, span, headers)
+    } catch (error) {
+      sendError(res, error, logger)
+    }
+  }
+}

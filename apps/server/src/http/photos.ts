@@ -1,0 +1,111 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { systemClock, type Caller, type Clock, type Darkroom } from '@darkroom/core'
+import type { Logger } from '../logger.js'
+import { toHeaders, type Authenticate } from './auth.js'
+import { HttpProblem } from './errors.js'
+import { sendError } from './internal/respond.js'
+import {
+  isNotModified,
+  parseRange,
+  sendBody,
+  sendNotModified,
+  sendUnsatisfiable,
+  type BodyHeaders,
+} from './internal/send-body.js'
+import { checkSignature } from './signed-urls.js'
+
+/**
+ * `GET /photos/{id}/{variant}.{ext}`: the stored renditions, exactly the URLs core puts in
+ * `photo.variants`. Variants are immutable (`max-age=31536000, immutable`; `private` when the
+ * request was authenticated or signed, `public` when the photo is public and asked for
+ * anonymously). The original is served too and counts a download when read from its first
+ * byte (not for HEAD, 304 or a later range). Access as for `/image`.
+ */
+
+export interface PhotoRouteOptions {
+  darkroom: Darkroom
+  authenticate: Authenticate
+  signingSecret: string
+  ownerOf: (photoId: string) => Promise<string | null>
+  logger: Logger
+  clock?: Clock
+}
+
+const PATH = /^\/photos\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{1,40})\.([a-z0-9]{1,5})$/
+
+export function createPhotoRoute(options: PhotoRouteOptions) {
+  const { darkroom, logger } = options
+  const clock = options.clock ?? systemClock
+
+  return async function photoRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const match = PATH.exec(url.pathname)
+      if (!match) throw new HttpProblem(404, 'NOT_FOUND', 'No such photo URL.')
+      const [, id, variant] = match as unknown as [string, string, string]
+      const now = clock.now().getTime()
+      const signed = checkSignature(options.signingSecret, url.pathname, url.searchParams, {}, now)
+
+      let caller: Caller | null
+      if (signed === 'valid') {
+        const ownerId = await options.ownerOf(id)
+        if (!ownerId) throw new HttpProblem(404, 'NOT_FOUND', `Photo "${id}" was not found.`)
+        caller = { ownerId, scopes: ['photos.read'] }
+      } else {
+        caller = await options.authenticate({ headers: toHeaders(req.headers) })
+      }
+      const isOriginal = variant === 'original'
+      const scope = caller ? 'private' : 'public'
+      const cacheControl = isOriginal
+        ? `${scope}, max-age=3600`
+        : `${scope}, max-age=31536000, immutable`
+
+      // A conditional or ranged request needs the validator and size before the body.
+      let span: { start: number; end: number } | null = null
+      const conditional =
+        req.headers['if-none-match'] !== undefined || req.headers.range !== undefined
+      if (conditional || req.method === 'HEAD') {
+        const probe = await darkroom.photos.openBlob(caller, {
+          id,
+          variant,
+          range: { start: 0, end: 0 },
+          countDownload: false,
+        })
+        probe.stream.destroy()
+        const headers = headersOf(probe, cacheControl)
+        if (isNotModified(req, probe.etag)) return sendNotModified(res, headers)
+        const range = parseRange(req, probe.size, probe.etag)
+        if (range.kind === 'unsatisfiable') return sendUnsatisfiable(res, probe.size, headers)
+        if (range.kind === 'span') span = range.span
+        if (req.method === 'HEAD') {
+          return sendBody(req, res, Buffer.alloc(0), probe.size, span, headers)
+        }
+      }
+      const opened = await darkroom.photos.openBlob(caller, {
+        id,
+        variant,
+        ...(span ? { range: { start: span.start, end: span.end } } : {}),
+      })
+      const size = opened.size
+      if (span && span.end >= size) span = { start: span.start, end: size - 1 }
+      await sendBody(req, res, opened.stream, size, span, headersOf(opened, cacheControl))
+    } catch (error) {
+      sendError(res, error, logger)
+    }
+  }
+}
+
+function headersOf(
+  blob: { etag: string; mimeType: string; lastModified: Date },
+  cacheControl: string,
+): BodyHeaders {
+  return {
+    etag: blob.etag,
+    contentType: blob.mimeType,
+    cacheControl,
+    lastModified: blob.lastModified,
+  }
+}

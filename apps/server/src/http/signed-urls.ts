@@ -1,0 +1,128 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { HttpProblem } from './errors.js'
+
+/**
+ * Image URLs and their signatures. One canonical form of the query (known keys only, sorted,
+ * values normalised; sizes and quality snapped to steps unless the URL is signed) is both the
+ * signature input (with `exp`) and the transform cache key (without `exp`): two URLs that ask
+ * for the same picture share one cache entry, and an unsigned client cannot fill the cache
+ * with every size from 1 to 4096.
+ *
+ * A signature is `sig` = hex HMAC-SHA256(secret, `<path>?<canonical query with exp>`), where
+ * `exp` is a unix time in seconds. It grants reading that one rendition until `exp`, private
+ * photos included, and allows exact (unsnapped) sizes.
+ */
+
+export interface ImageParams {
+  w?: number
+  h?: number
+  crop?: boolean
+  q?: number
+}
+
+export const MAX_EDGE = 4096
+const SIZE_STEPS = [16, 50]
+
+/** The smallest step (a multiple of 16 or of 50) at or above `n`, at most `MAX_EDGE`. */
+export function snapEdge(n: number): number {
+  let best = MAX_EDGE
+  for (const step of SIZE_STEPS) best = Math.min(best, Math.ceil(n / step) * step)
+  return Math.max(1, Math.min(best, MAX_EDGE))
+}
+
+export function snapQuality(q: number): number {
+  return Math.min(100, Math.max(5, Math.round(q / 5) * 5))
+}
+
+/** Reads `w`, `h`, `crop`, `q` from a query; a malformed value is a 400. Others are ignored. */
+export function parseImageParams(query: URLSearchParams): ImageParams {
+  const params: ImageParams = {}
+  for (const key of ['w', 'h', 'q'] as const) {
+    const raw = query.get(key)
+    if (raw === null || raw === '') continue
+    if (!/^\d{1,5}$/.test(raw)) throw badParam(key, 'a whole number')
+    const value = Number(raw)
+    const max = key === 'q' ? 100 : MAX_EDGE
+    if (value < 1 || value > max) throw badParam(key, `from 1 to ${max}`)
+    params[key] = value
+  }
+  const crop = query.get('crop')
+  if (crop !== null && crop !== '') {
+    if (!['1', '0', 'true', 'false'].includes(crop)) throw badParam('crop', 'true or false')
+    if (crop === '1' || crop === 'true') params.crop = true
+  }
+  return params
+}
+
+export function snapImageParams(params: ImageParams): ImageParams {
+  const out: ImageParams = { ...params }
+  if (out.w !== undefined) out.w = snapEdge(out.w)
+  if (out.h !== undefined) out.h = snapEdge(out.h)
+  if (out.q !== undefined) out.q = snapQuality(out.q)
+  return out
+}
+
+/** `crop=1&exp=...&h=...&q=...&w=...`: sorted, only what is set. */
+export function canonicalQuery(params: ImageParams & { exp?: number }): string {
+  const entries: [string, string][] = []
+  if (params.crop) entries.push(['crop', '1'])
+  if (params.exp !== undefined) entries.push(['exp', String(params.exp)])
+  if (params.h !== undefined) entries.push(['h', String(params.h)])
+  if (params.q !== undefined) entries.push(['q', String(params.q)])
+  if (params.w !== undefined) entries.push(['w', String(params.w)])
+  return entries.map(([k, v]) => `${k}=${v}`).join('&')
+}
+
+export function signature(secret: string, path: string, query: string): string {
+  return createHmac('sha256', secret).update(`${path}?${query}`).digest('hex')
+}
+
+/**
+ * A signed URL path for `path` (`/image/<id>.webp`, `/photos/<id>/original.jpg`) valid until
+ * `expiresAt`.
+ *
+ * @example
+ * signUrl(secret, `/image/${id}.webp`, { w: 300, h: 200, crop: true }, new Date(Date.now() + 3600_000))
+ */
+export function signUrl(
+  secret: string,
+  path: string,
+  params: ImageParams,
+  expiresAt: Date,
+): string {
+  const exp = Math.floor(expiresAt.getTime() / 1000)
+  const query = canonicalQuery({ ...params, exp })
+  return `${path}?${query}&sig=${signature(secret, path, query)}`
+}
+
+export type SignatureCheck = 'absent' | 'valid'
+
+/**
+ * Checks `sig`/`exp` of a request: `absent` when there is no `sig`; `valid`; or a 403 for a
+ * tampered, malformed or expired one.
+ */
+export function checkSignature(
+  secret: string,
+  path: string,
+  query: URLSearchParams,
+  params: ImageParams,
+  nowMs: number,
+): SignatureCheck {
+  const sig = query.get('sig')
+  if (sig === null) return 'absent'
+  const expText = query.get('exp') ?? ''
+  if (!/^[0-9a-f]{64}$/.test(sig) || !/^\d{1,12}$/.test(expText)) {
+    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature is malformed.')
+  }
+  const exp = Number(expText)
+  const expected = Buffer.from(signature(secret, path, canonicalQuery({ ...params, exp })), 'hex')
+  if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) {
+    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature does not match.')
+  }
+  if (exp * 1000 < nowMs) throw new HttpProblem(403, 'FORBIDDEN', 'The signed URL has expired.')
+  return 'valid'
+}
+
+function badParam(key: string, expected: string): HttpProblem {
+  return new HttpProblem(400, 'BAD_REQUEST', `The "${key}" parameter must be ${expected}.`)
+}
