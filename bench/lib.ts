@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+
+/** One measured case: several runs of `fn`, reported as median/min/max. */
+export interface Row {
+  name: string
+  unit: string
+  median: number
+  min: number
+  max: number
+  /** median / baseline median (for a rate: higher is better). */
+  ratio?: number
+  peakRssMb?: number
+  conditions: string
+}
+
+export async function measure(
+  runs: number,
+  fn: () => Promise<number>,
+): Promise<{ median: number; min: number; max: number }> {
+  const values: number[] = []
+  for (let i = 0; i < runs; i++) values.push(await fn())
+  values.sort((a, b) => a - b)
+  return {
+    median: values[Math.floor(values.length / 2)]!,
+    min: values[0]!,
+    max: values[values.length - 1]!,
+  }
+}
+
+/** Samples the process RSS while `fn` runs; returns its result and the peak in MB. */
+export async function withPeakRss<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; peakRssMb: number }> {
+  let peak = process.memoryUsage.rss()
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss())
+  }, 20)
+  try {
+    const result = await fn()
+    peak = Math.max(peak, process.memoryUsage.rss())
+    return { result, peakRssMb: Math.round(peak / 1024 / 1024) }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+export function printTable(title: string, rows: Row[]) {
+  console.log(`\n## ${title}`)
+  console.log(
+    `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}`,
+  )
+  const header = ['case', 'median', 'min', 'max', 'unit', 'ratio', 'peak RSS MB', 'conditions']
+  const lines = rows.map((r) => [
+    r.name,
+    fmt(r.median),
+    fmt(r.min),
+    fmt(r.max),
+    r.unit,
+    r.ratio === undefined ? '' : `${fmt(r.ratio)}x`,
+    r.peakRssMb === undefined ? '' : String(r.peakRssMb),
+    r.conditions,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  console.log(row(header))
+  console.log(row(widths.map((w) => '-'.repeat(w))))
+  for (const l of lines) console.log(row(l))
+}
+
+export function writeJson(name: string, rows: Row[]) {
+  const dir = join(import.meta.dirname, 'results')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${name}.json`)
+  writeFileSync(
+    file,
+    JSON.stringify({ name, at: new Date().toISOString(), node: process.version, rows }, null, 2),
+  )
+  console.log(`written: bench/results/${name}.json`)
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)
+}
