@@ -62,7 +62,8 @@ export function createContextInner(opts: { caller?: Caller | null; headers?: Hea
   return ctx
 }
 
-function toHeaders(headers: Headers | IncomingHttpHeaders): Headers {
+/** Node's header object as a fetch `Headers` (what an `Authenticate` hook receives). */
+export function toHeaders(headers: Headers | IncomingHttpHeaders): Headers {
   if (headers instanceof Headers) return headers
   const out = new Headers()
   for (const [name, value] of Object.entries(headers)) {

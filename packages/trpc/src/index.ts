@@ -1,6 +1,6 @@
 export { createAppRouter } from './routers/app.js'
 export type { AppRouter, AppRouterOptions } from './routers/app.js'
-export { createContext, createContextInner } from './context.js'
+export { createContext, createContextInner, toHeaders } from './context.js'
 export type { Authenticate, Context, RequestContext } from './context.js'
 export { createCallerFactory } from './trpc.js'
 export {
