@@ -90,6 +90,6 @@ describe('FsBlobStore on disk', () => {
   })
 
   it('refuses a missing root, naming it', () => {
-    expect(() => new FsBlobStore({ root: '' })).toThrow(/root/)
+    expect(() => new FsBlobStore({ root: '' })).toThrow('the `root` option is required')
   })
 })
