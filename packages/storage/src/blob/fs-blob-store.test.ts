@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -26,11 +27,17 @@ describe('FsBlobStore on disk', () => {
   const tmpEntries = (root: string) =>
     existsSync(join(root, '.tmp')) ? readdirSync(join(root, '.tmp')) : []
 
-  it('stores a key at its own path under the root', async () => {
+  it('shards keys by the hash of their second segment', async () => {
     const root = freshRoot()
     const store = createFsBlobStore({ root })
     await store.put('photos/0192abcd/original', Buffer.from('bytes'))
-    expect(readFileSync(join(root, 'photos', '0192abcd', 'original'), 'utf8')).toBe('bytes')
+    const h = shard('0192abcd')
+    expect(readFileSync(join(root, 'photos', ...h, '0192abcd', 'original'), 'utf8')).toBe('bytes')
+    await store.put('top', Buffer.from('flat'))
+    expect(readFileSync(join(root, 'top'), 'utf8')).toBe('flat')
+    const keys: string[] = []
+    for await (const b of store.list()) keys.push(b.key)
+    expect(keys.sort()).toEqual(['photos/0192abcd/original', 'top'])
   })
 
   it('leaves no temp file after a put, a copy or a failed put', async () => {
@@ -67,14 +74,16 @@ describe('FsBlobStore on disk', () => {
     await store.put('photos/p1/original', Buffer.from('x'))
     await store.put('photos/p2/original', Buffer.from('x'))
     await store.delete('photos/p1/original')
-    expect(existsSync(join(root, 'photos', 'p1'))).toBe(false)
-    expect(existsSync(join(root, 'photos', 'p2', 'original'))).toBe(true)
+    expect(existsSync(join(root, 'photos', ...shard('p1')))).toBe(false)
+    expect(existsSync(join(root, 'photos', ...shard('p2'), 'p2', 'original'))).toBe(true)
     await store.delete('photos/p2/original')
     expect(existsSync(join(root, 'photos'))).toBe(false)
     expect(existsSync(root)).toBe(true)
     // And a put after the prune recreates them.
     await store.put('photos/p1/original', Buffer.from('again'))
-    expect(readFileSync(join(root, 'photos', 'p1', 'original'), 'utf8')).toBe('again')
+    expect(readFileSync(join(root, 'photos', ...shard('p1'), 'p1', 'original'), 'utf8')).toBe(
+      'again',
+    )
   })
 
   it('a reader holding a stream keeps the old bytes when the blob is replaced', async () => {
@@ -93,3 +102,8 @@ describe('FsBlobStore on disk', () => {
     expect(() => new FsBlobStore({ root: '' })).toThrow('the `root` option is required')
   })
 })
+
+function shard(segment: string): [string, string] {
+  const hash = createHash('sha256').update(segment).digest('hex')
+  return [hash.slice(0, 2), hash.slice(2, 4)]
+}

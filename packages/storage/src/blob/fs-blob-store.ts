@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -18,9 +18,9 @@ import {
 /**
  * Blobs as files under one root folder.
  *
- * - Layout: a key is its own path under the root (`photos/<id>/original` is
- *   `<root>/photos/<id>/original`), no hashing: what is on disk reads like the keys, and core's
- *   keys already spread over one folder per photo. Keys are validated before any path is built.
+ * - Layout: sharded by the hash of the key's second segment (`photos/<id>/original` is
+ *   `<root>/photos/ab/cd/<id>/original`), so a library of millions of photos never puts more
+ *   than 256 entries in one folder level. Keys are validated before any path is built.
  * - Crash safety: a body is written to `<root>/.tmp/<uuid>` (same filesystem, and a name no key
  *   can take), fsynced, renamed over the target, and the target's folder (and any folder just
  *   created) fsynced. A reader sees the old blob or the new one, never part of one; a failed
@@ -36,6 +36,18 @@ export interface FsBlobStoreOptions {
 }
 
 const TMP_DIR = '.tmp'
+const SHARD_NAME = /^[0-9a-f]{2}$/
+
+/**
+ * Where a key lives on disk: `a/b/rest` is `a/<h0h1>/<h2h3>/b/rest` with `h` the sha256 of `b`
+ * (the photo id for core's keys), so no folder holds more than 256 entries per level however
+ * many photos there are. A one-segment key stays at the root.
+ */
+function diskSegments(segments: readonly string[]): string[] {
+  if (segments.length < 2) return [...segments]
+  const hash = createHash('sha256').update(segments[1]!).digest('hex')
+  return [segments[0]!, hash.slice(0, 2), hash.slice(2, 4), ...segments.slice(1)]
+}
 const MAX_RENAME_ATTEMPTS = 5
 
 export class FsBlobStore implements BlobStore {
@@ -156,28 +168,43 @@ export class FsBlobStore implements BlobStore {
   async *list(prefix = ''): AsyncIterable<BlobInfo> {
     assertBlobPrefix(prefix)
     // Start at the deepest folder the prefix names whole; filter the rest by string.
-    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : ''
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')).split('/') : []
     yield* this.#walk(folder, prefix)
   }
 
   async close(): Promise<void> {}
 
-  async *#walk(folder: string, prefix: string): AsyncGenerator<BlobInfo> {
-    const dir = folder === '' ? this.root : join(this.root, ...folder.split('/'))
+  /** Walks the key folder `segments` (a key prefix), yielding the blobs under it. */
+  async *#walk(segments: string[], prefix: string): AsyncGenerator<BlobInfo> {
+    if (segments.length === 1) {
+      // Under a top folder come the two shard levels, then the second key segment.
+      const top = join(this.root, segments[0]!)
+      for (const h1 of await this.#folders(top, SHARD_NAME)) {
+        for (const h2 of await this.#folders(join(top, h1), SHARD_NAME)) {
+          yield* this.#entries(join(top, h1, h2), segments, prefix)
+        }
+      }
+      return
+    }
+    const dir = segments.length === 0 ? this.root : join(this.root, ...diskSegments(segments))
+    yield* this.#entries(dir, segments, prefix)
+  }
+
+  async *#entries(dir: string, segments: string[], prefix: string): AsyncGenerator<BlobInfo> {
     let entries
     try {
       entries = await readdir(dir, { withFileTypes: true })
     } catch (error) {
-      if (isMissing(error)) return
+      if (isMissing(error) || isDirectoryError(error)) return
       throw error
     }
     for (const entry of entries) {
-      if (folder === '' && entry.name === TMP_DIR) continue
-      const key = folder === '' ? entry.name : `${folder}/${entry.name}`
+      if (segments.length === 0 && entry.name === TMP_DIR) continue
+      const key = [...segments, entry.name].join('/')
       if (entry.isDirectory()) {
         const asFolder = `${key}/`
-        if (asFolder.startsWith(prefix) || prefix.startsWith(asFolder)) {
-          if (isValidBlobKey(key)) yield* this.#walk(key, prefix)
+        if ((asFolder.startsWith(prefix) || prefix.startsWith(asFolder)) && isValidBlobKey(key)) {
+          yield* this.#walk([...segments, entry.name], prefix)
         }
       } else if (entry.isFile() && key.startsWith(prefix) && isValidBlobKey(key)) {
         const info = await this.stat(key)
@@ -186,9 +213,19 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async #folders(dir: string, pattern: RegExp): Promise<string[]> {
+    try {
+      const entries = await readdir(dir, { withFileTypes: true })
+      return entries.filter((e) => e.isDirectory() && pattern.test(e.name)).map((e) => e.name)
+    } catch (error) {
+      if (isMissing(error) || isDirectoryError(error)) return []
+      throw error
+    }
+  }
+
   #path(key: string, property = 'key'): string {
     assertBlobKey(key, property)
-    return join(this.root, ...key.split('/'))
+    return join(this.root, ...diskSegments(key.split('/')))
   }
 
   async #tempFile(): Promise<string> {
