@@ -8,6 +8,7 @@ import {
   makeNoiseJpeg,
   PDF_BYTES,
   sha256,
+  readStoredOriginal,
   startServer,
   type TestServer,
 } from '../testing/harness.js'
@@ -75,7 +76,7 @@ function idOf(upload: tus.Upload): string {
 }
 
 async function storedOriginal(photoId: string): Promise<Buffer> {
-  return readFile(join(server.dataDir, 'blobs', 'photos', photoId, 'original'))
+  return readStoredOriginal(server.dataDir, photoId)
 }
 
 describe('tus uploads', () => {

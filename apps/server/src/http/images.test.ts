@@ -3,7 +3,13 @@ import { join } from 'node:path'
 import { CORPUS_MISSING, loadCorpus, makeJpeg } from '@darkroom/core/testing'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeNoiseJpeg, startServer, uploadForm, type TestServer } from '../testing/harness.js'
+import {
+  makeNoiseJpeg,
+  readStoredOriginal,
+  startServer,
+  uploadForm,
+  type TestServer,
+} from '../testing/harness.js'
 import { signUrl } from './signed-urls.js'
 
 /** /image and /photos over HTTP: sizes, crops, cache, validators, ranges, signatures, access. */
@@ -193,7 +199,7 @@ describe('GET /photos/{id}/{variant}.{ext}', () => {
 
     const originalPath = new URL(photo.variants.original, server.url).pathname
     const original = await get(originalPath, auth(aliceKey))
-    const onDisk = await readFile(join(server.dataDir, 'blobs', 'photos', privateId, 'original'))
+    const onDisk = await readStoredOriginal(server.dataDir, privateId)
     expect(original.body.equals(onDisk)).toBe(true)
     const ranged = await get(originalPath, { ...auth(aliceKey), Range: 'bytes=10-19' })
     expect(ranged.res.status).toBe(206)

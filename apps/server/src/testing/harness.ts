@@ -12,6 +12,7 @@ import {
   splitLink,
   type TRPCClient,
 } from '@trpc/client'
+import { createFsBlobStore } from '@darkroom/storage'
 import { compose, type ComposeOptions, type Composed } from '../compose.js'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../logger.js'
@@ -128,4 +129,15 @@ export async function makeNoiseJpeg(width: number, height: number, seed = 1): Pr
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
+}
+
+/** The stored original's bytes, read through the blob store (the folder layout is its own). */
+export async function readStoredOriginal(dataDir: string, photoId: string): Promise<Buffer> {
+  const stream = await createFsBlobStore({ root: join(dataDir, 'blobs') }).get(
+    `photos/${photoId}/original`,
+  )
+  if (!stream) throw new Error(`no original stored for ${photoId}`)
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
 }
