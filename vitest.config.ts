@@ -16,6 +16,10 @@ export default defineConfig({
         find: /^@darkroom\/storage\/testing$/,
         replacement: src('./packages/storage/src/testing/index.ts'),
       },
+      {
+        find: /^@darkroom\/storage\/postgres$/,
+        replacement: src('./packages/storage/src/metadata/postgres.ts'),
+      },
       { find: /^@darkroom\/storage$/, replacement: src('./packages/storage/src/index.ts') },
       { find: /^@darkroom\/trpc$/, replacement: src('./packages/trpc/src/index.ts') },
     ],

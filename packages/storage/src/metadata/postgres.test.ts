@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import { createDarkroom, DarkroomError } from '@darkroom/core'
+import {
+  makeAlbumRecord,
+  makeCaller,
+  makeJpeg,
+  makePhotoRecord,
+  MemoryBlobStore,
+} from '@darkroom/core/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { KyselyServerStore } from '../server/kysely-server-store.js'
+import { describeMetadataStoreContract } from '../testing/metadata-store.contract.js'
+import { describeServerStoreContract } from '../testing/server-store.contract.js'
+import type { KyselyMetadataStore } from './kysely-metadata-store.js'
+import { createPostgresStore } from './postgres.js'
+
+/**
+ * Runs against `DATABASE_URL` (default: a local trust-auth server), in a schema of this file's
+ * own, dropped at the end: parallel files and reruns never meet. Skips when nothing answers.
+ */
+const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const schema = `dr_${randomUUID().replaceAll('-', '').slice(0, 20)}`
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+const unreachable = await admin((c) => c.query('select 1')).then(
+  () => null,
+  (error: unknown) => (error instanceof Error ? error.message : String(error)) || 'no answer',
+)
+const where = url.replace(/\/\/[^@/]*@/, '//')
+if (unreachable) console.warn(`Postgres tests skipped: ${where} is unreachable (${unreachable}).`)
+
+const open = () => createPostgresStore({ connectionString: url, schema })
+
+describe.skipIf(unreachable !== null)(`Postgres at ${where}`, () => {
+  beforeAll(async () => {
+    await admin((c) => c.query(`create schema ${schema}`))
+  })
+  afterAll(async () => {
+    await admin((c) => c.query(`drop schema if exists ${schema} cascade`))
+  })
+
+  describeMetadataStoreContract({
+    name: 'KyselyMetadataStore on Postgres',
+    create: open,
+    cleanup: (store) => store.close(),
+  })
+
+  const owners = new Map<KyselyServerStore, KyselyMetadataStore>()
+  describeServerStoreContract({
+    name: 'KyselyServerStore on Postgres',
+    create: async () => {
+      const store = open()
+      await store.migrate()
+      owners.set(store.server, store)
+      return store.server
+    },
+    cleanup: async (server) => {
+      await owners.get(server)?.close()
+      owners.delete(server)
+    },
+  })
+
+  describe('Postgres specifics', () => {
+    const stores: KyselyMetadataStore[] = []
+    const migrated = async () => {
+      const store = open()
+      stores.push(store)
+      await store.migrate()
+      return store
+    }
+    afterAll(async () => {
+      for (const store of stores) await store.close()
+    })
+
+    it('works in its own schema, and returns int8 columns as numbers', async () => {
+      const store = await migrated()
+      const photo = makePhotoRecord({ size: 2 ** 40 })
+      await store.insertPhoto(photo)
+      const got = await store.getPhoto(photo.id)
+      expect(got).toEqual(photo)
+      const tables = await admin((c) =>
+        c.query<{ n: string }>(
+          "select count(*) as n from information_schema.tables where table_schema = $1 and table_name = 'photos'",
+          [schema],
+        ),
+      )
+      expect(tables.rows[0]?.n).toBe('1')
+      expect(await store.sumOwnerBytes(photo.ownerId)).toBe(2 ** 40)
+    })
+
+    it('maps unique violations to CONFLICT with the pg error as cause', async () => {
+      const store = await migrated()
+      const photo = makePhotoRecord()
+      await store.insertPhoto(photo)
+      const err = await store.insertPhoto({ ...photo, id: 'another' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DarkroomError)
+      expect(err).toMatchObject({ code: 'CONFLICT', cause: { code: '23505' } })
+    })
+
+    it('serialises lockAlbum + count + insert across two pools: never over the cap', async () => {
+      const [a, b] = [await migrated(), await migrated()]
+      const album = makeAlbumRecord({ ownerId: `owner-${randomUUID()}`, photoCap: 5 })
+      await a.insertAlbum(album)
+      const attempt = (store: KyselyMetadataStore) =>
+        store.transaction(async (tx) => {
+          const locked = await tx.lockAlbum(album.id)
+          const count = await tx.countAlbumPhotos(album.id)
+          if (count >= (locked?.photoCap ?? 0)) return false
+          await new Promise((resolve) => setTimeout(resolve, 5)) // widen the race window
+          await tx.insertPhoto(makePhotoRecord({ ownerId: album.ownerId, albumId: album.id }))
+          return true
+        })
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => attempt(i % 2 === 0 ? a : b)),
+      )
+      expect(results.filter(Boolean)).toHaveLength(5)
+      expect(await b.countAlbumPhotos(album.id)).toBe(5)
+    })
+
+    it('keeps photoCap under two darkrooms uploading at once over two pools', async () => {
+      const blobs = new MemoryBlobStore()
+      const [one, two] = await Promise.all(
+        [open(), open()].map((store) => createDarkroom({ store, blobs })),
+      )
+      try {
+        const alice = makeCaller(`alice-${randomUUID()}`)
+        const album = await one!.albums.create(alice, { title: 'Race', photoCap: 5 })
+        const batch = async (darkroom: typeof one, offset: number) =>
+          darkroom!.photos.upload(alice, {
+            albumId: album.id,
+            files: await Promise.all(
+              [0, 1, 2, 3].map(async (i) => ({
+                filename: `${offset + i}.jpg`,
+                data: await makeJpeg({ width: 32, height: 32, seed: offset + i }),
+              })),
+            ),
+          })
+        const [x, y] = await Promise.all([batch(one, 0), batch(two, 100)])
+        const uploaded = x.uploaded.length + y.uploaded.length
+        expect(uploaded).toBeLessThanOrEqual(5)
+        expect(uploaded).toBe(5)
+        expect((await two!.albums.get(alice, { id: album.id })).photoCount).toBe(5)
+      } finally {
+        await one!.close()
+        await two!.close()
+      }
+    })
+
+    it('refuses a missing connection string and a schema that is not an identifier', () => {
+      expect(() => createPostgresStore({})).toThrow(/connectionString/)
+      expect(() => createPostgresStore({ connectionString: url, schema: 'a;b' })).toThrow(/schema/)
+    })
+  })
+})
