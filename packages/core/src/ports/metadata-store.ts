@@ -69,8 +69,17 @@ export type PhotoPatch = Partial<
   >
 >
 
-export type PhotoCounter =
-  'views' | 'downloads' | 'likes' | 'ratingSum' | 'ratingCount' | 'commentCount'
+/** The counters `incrementPhotoCounters` may change. */
+export const PHOTO_COUNTERS = [
+  'views',
+  'downloads',
+  'likes',
+  'ratingSum',
+  'ratingCount',
+  'commentCount',
+] as const
+
+export type PhotoCounter = (typeof PHOTO_COUNTERS)[number]
 
 export type AlbumPatch = Partial<
   Pick<AlbumRecord, 'title' | 'description' | 'photoCap' | 'coverPhotoId' | 'updatedAt'>

@@ -19,6 +19,7 @@ import type {
   PhotoPatch,
   PhotoQuery,
 } from '../ports/metadata-store.js'
+import { PHOTO_COUNTERS } from '../ports/metadata-store.js'
 
 /**
  * The metadata store in memory, for tests. It passes the same contract suite as the SQL
@@ -103,15 +104,6 @@ const ALBUM_PATCH_KEYS = [
   'coverPhotoId',
   'updatedAt',
 ] as const satisfies readonly (keyof AlbumPatch)[]
-
-const COUNTERS = [
-  'views',
-  'downloads',
-  'likes',
-  'ratingSum',
-  'ratingCount',
-  'commentCount',
-] as const satisfies readonly PhotoCounter[]
 
 function conflict(message: string): DarkroomError {
   return new DarkroomError('CONFLICT', message)
@@ -215,7 +207,7 @@ class MemoryOps implements MetadataOps {
   ): Promise<PhotoRecord> {
     this.#check()
     const next: PhotoRecord = { ...this.#photo(id) }
-    for (const key of COUNTERS) {
+    for (const key of PHOTO_COUNTERS) {
       const delta = deltas[key]
       if (delta === undefined) continue
       if (!Number.isSafeInteger(delta)) throw invalid(key, `${key} delta must be an integer.`)

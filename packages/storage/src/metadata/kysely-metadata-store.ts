@@ -11,6 +11,7 @@ import {
   type MetadataOps,
   type MetadataStore,
   type OwnerRecord,
+  PHOTO_COUNTERS,
   type PhotoCounter,
   type PhotoPage,
   type PhotoPatch,
@@ -70,15 +71,6 @@ const SORT_COLUMNS = {
   rating: 'ratingAvg',
   position: 'position',
 } as const satisfies Record<PhotoSort, keyof PhotosTable>
-
-const COUNTERS = [
-  'views',
-  'downloads',
-  'likes',
-  'ratingSum',
-  'ratingCount',
-  'commentCount',
-] as const satisfies readonly PhotoCounter[]
 
 // Stays well under SQLite's and Postgres' bound-parameter limits.
 const IN_CHUNK = 500
@@ -212,7 +204,7 @@ class KyselyOps implements MetadataOps {
     deltas: Partial<Record<PhotoCounter, number>>,
   ): Promise<PhotoRecord> {
     const set: Record<string, unknown> = {}
-    for (const key of COUNTERS) {
+    for (const key of PHOTO_COUNTERS) {
       const delta = deltas[key]
       if (delta === undefined) continue
       if (!Number.isSafeInteger(delta)) throw invalid(key, `${key} delta must be an integer.`)
