@@ -39,12 +39,14 @@ export interface PhotoQuery {
   limit: number
   offset?: number
   after?: PhotoKeyset
+  /** Count the rows matching the filters (default true); false skips the count (keyset pages). */
+  count?: boolean
 }
 
 export interface PhotoPage {
   items: PhotoRecord[]
-  /** Rows matching the filters, ignoring limit, offset and keyset. */
-  total: number
+  /** Rows matching the filters, ignoring limit, offset and keyset; null when `count: false`. */
+  total: number | null
 }
 
 /** Fields of a photo that may change after ingest. */

@@ -178,7 +178,7 @@ class MemoryOps implements MetadataOps {
         (query.search === undefined || matchesPhotoSearch(p.filename, p.description, query.search)),
     )
     rows.sort((a, b) => comparePhotos(a, b, sort, order))
-    const total = rows.length
+    const total = query.count === false ? null : rows.length
     const from = after
       ? rows.filter((p) => compareKeysets(keysetOf(p, sort), after, order) > 0)
       : rows

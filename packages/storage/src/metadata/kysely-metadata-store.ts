@@ -152,11 +152,14 @@ class KyselyOps implements MetadataOps {
     const { order, after } = query
     const filter = (eb: PhotoEb) => this.#photoFilter(eb, query)
 
-    const counted = await this.db
-      .selectFrom('photos')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where(filter)
-      .executeTakeFirstOrThrow()
+    const counted =
+      query.count === false
+        ? null
+        : await this.db
+            .selectFrom('photos')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where(filter)
+            .executeTakeFirstOrThrow()
 
     let page = this.db.selectFrom('photos').selectAll().where(filter)
     if (after) {
@@ -174,7 +177,7 @@ class KyselyOps implements MetadataOps {
       .limit(query.limit)
       .offset(query.offset ?? 0)
       .execute()
-    return { items: rows.map(toPhoto), total: Number(counted.n) }
+    return { items: rows.map(toPhoto), total: counted ? Number(counted.n) : null }
   }
 
   async updatePhoto(id: string, patch: PhotoPatch): Promise<PhotoRecord> {

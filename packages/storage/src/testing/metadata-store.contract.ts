@@ -661,6 +661,14 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         }
       })
 
+      test('count: false skips the count (total null) and returns the same page', async () => {
+        await insert(photo(), photo(), photo())
+        const counted = await list({ limit: 2 })
+        const uncounted = await list({ limit: 2, count: false })
+        expect(uncounted.total).toBeNull()
+        expect(ids(uncounted.items)).toEqual(ids(counted.items))
+      })
+
       test('limit 0 returns no items but the total', async () => {
         await insert(photo(), photo())
         expect(await list({ limit: 0 })).toEqual({ items: [], total: 2 })

@@ -30,6 +30,10 @@ export interface ListPhotosInput {
 
 export interface PhotoList {
   items: Photo[]
+  /**
+   * Photos matching the filters. Counted on the first page (and with `offset`); pages reached
+   * through `cursor` repeat the first page's count instead of counting again.
+   */
   total: number
   nextCursor: string | null
 }
@@ -75,14 +79,23 @@ export async function list(
   if (input.trashed !== undefined) query.trashed = input.trashed
   if (input.search) query.search = input.search
   if (input.offset) query.offset = input.offset
-  if (input.cursor) query.after = decodeCursor(input.cursor, sort, order)
+  // `total` is counted on the first page and carried in the cursor: a keyset page costs an
+  // index range scan, never a count of the whole album (a snapshot as of the first page).
+  let carried: number | undefined
+  if (input.cursor) {
+    const { total, ...after } = decodeCursor(input.cursor, sort, order)
+    query.after = after
+    carried = total
+    if (carried !== undefined) query.count = false
+  }
 
   const page = await ctx.store.listPhotos(query)
+  const total = page.total ?? carried ?? 0
   const items = page.items.slice(0, limit)
   const last = items[items.length - 1]
   const nextCursor =
     page.items.length > limit && last
-      ? encodeCursor(sort, order, { value: sortValue(last, sort), id: last.id })
+      ? encodeCursor(sort, order, { value: sortValue(last, sort), id: last.id }, total)
       : null
-  return { items: items.map((r) => toPhoto(r, ctx.config)), total: page.total, nextCursor }
+  return { items: items.map((r) => toPhoto(r, ctx.config)), total, nextCursor }
 }

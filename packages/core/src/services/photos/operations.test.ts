@@ -45,6 +45,24 @@ describe('photos.list', () => {
     expect(byOffset.items.map((p) => p.id)).toEqual(seen.slice(3, 6))
   })
 
+  it('counts the total on the first page and carries it in the cursor, not counting again', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    await seed(darkroom, alice, 5)
+    const first = await darkroom.photos.list(alice, { sort: 'filename', limit: 2 })
+    expect(first.total).toBe(5)
+    await darkroom.photos.upload(alice, {
+      files: [{ filename: 'late.jpg', data: await makeJpeg({ width: 90, height: 30, seed: 77 }) }],
+    })
+    const second = await darkroom.photos.list(alice, {
+      sort: 'filename',
+      limit: 2,
+      cursor: first.nextCursor!,
+    })
+    // A snapshot of the first page's count: the photo added since is not counted again.
+    expect(second.total).toBe(5)
+    expect((await darkroom.photos.list(alice, { sort: 'filename', limit: 2 })).total).toBe(6)
+  })
+
   it('filters by album, category, hidden and search, and sorts by size desc', async () => {
     const { darkroom } = await makeTestDarkroom()
     const album = await darkroom.albums.create(alice, { title: 'Ceremony' })
