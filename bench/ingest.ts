@@ -22,6 +22,7 @@ async function makePhoto(width: number, height: number, seed: number): Promise<B
       width: Math.round(width / 10),
       height: Math.round(height / 10),
       channels: 3,
+      background: '#000000',
       noise: { type: 'gaussian', mean: 110 + seed, sigma: 50 },
     },
   })

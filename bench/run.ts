@@ -5,6 +5,9 @@
  */
 const benches: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import('./ingest.js')).run(),
+  listing: async () => (await import('./listing.js')).run(),
+  reorder: async () => (await import('./reorder.js')).run(),
+  start: async () => (await import('./start.js')).run(),
 }
 
 const wanted = process.argv.slice(2)
