@@ -32,3 +32,12 @@ export function createDarkroomClient({ baseUrl, apiKey }: ClientOptions): Darkro
     ],
   })
 }
+
+/** A photo as the server returns it, inferred from the router (nothing is declared by hand). */
+export type Photo = Awaited<ReturnType<DarkroomClient['photos']['get']['query']>>
+
+/** `photos.list`'s input, inferred from the router: sorts, filters, paging. */
+export type ListPhotosInput = Exclude<
+  Parameters<DarkroomClient['photos']['list']['query']>[0],
+  void
+>

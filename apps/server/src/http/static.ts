@@ -1,0 +1,135 @@
+import { stat } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, join, resolve, sep } from 'node:path'
+import type { Logger } from '../logger.js'
+import { HttpProblem } from './errors.js'
+import { sendError } from './internal/respond.js'
+import { isNotModified, sendBody, sendNotModified, type BodyHeaders } from './internal/send-body.js'
+
+/**
+ * The built web gallery (apps/example, `vite build`) at `/`, mounted last so every API prefix
+ * keeps priority. A file under the folder is served with its content type; Vite's hashed
+ * `/assets/*` are immutable, everything else revalidates (`no-cache` with an ETag). A path
+ * without an extension that is not a file is the single-page app's: it gets `index.html`. A
+ * path is decoded once, must stay inside the folder (no `..`, no NUL, no backslash) and never
+ * follows into a dot-file. When the gallery is not built, `/` answers 404 with how to build it.
+ */
+
+export interface StaticRouteOptions {
+  /** The folder holding `index.html` and `assets/`; null when there is none. */
+  root: string | null
+  logger: Logger
+  /** Origins besides the page's own that images may come from (a CDN in `PUBLIC_BASE_URL`). */
+  mediaOrigins?: readonly string[]
+}
+
+export const GALLERY_NOT_BUILT =
+  'The web gallery is not built: run `npm run build:web -w @darkroom/example` (or set GALLERY_DIR).'
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const REVALIDATE = 'no-cache'
+
+export function createStaticRoute(options: StaticRouteOptions) {
+  const { logger } = options
+  const root = options.root === null ? null : resolve(options.root)
+  const media = ["'self'", 'data:', 'blob:', ...(options.mediaOrigins ?? [])].join(' ')
+  const csp = [
+    "default-src 'self'",
+    `img-src ${media}`,
+    `media-src ${media}`,
+    // React sets inline style attributes (placeholders, progress bars).
+    "style-src 'self' 'unsafe-inline'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join('; ')
+
+  return async function staticRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
+      }
+      if (root === null) throw new HttpProblem(404, 'NOT_FOUND', GALLERY_NOT_BUILT)
+      const relative = safeRelativePath(req.url ?? '/')
+      let file = relative === '' ? null : await fileAt(root, relative)
+      if (!file) {
+        // Only an extension-less path is a page of the app; a missing asset is a real 404.
+        if (relative !== '' && extname(relative) !== '') {
+          throw new HttpProblem(404, 'NOT_FOUND', 'Not found.')
+        }
+        file = await fileAt(root, 'index.html')
+        if (!file) throw new HttpProblem(404, 'NOT_FOUND', GALLERY_NOT_BUILT)
+      }
+      const type = CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream'
+      const isHtml = type.startsWith('text/html')
+      const headers: BodyHeaders = {
+        etag: `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`,
+        contentType: type,
+        cacheControl: relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
+        lastModified: new Date(file.mtimeMs),
+        extra: isHtml ? { 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' } : {},
+      }
+      if (isNotModified(req, headers.etag)) return sendNotModified(res, headers)
+      await sendBody(req, res, { path: file.path }, file.size, null, headers)
+    } catch (error) {
+      sendError(res, error, logger)
+    }
+  }
+}
+
+/**
+ * The request path as a relative path inside the folder: decoded once, without the leading
+ * slash; `''` for `/`. A path that could leave the folder or name a hidden file is a 404 (or a
+ * 400 when it does not decode).
+ */
+export function safeRelativePath(url: string): string {
+  const pathname = (url.split('?')[0] ?? '/').split('#')[0] ?? '/'
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(pathname)
+  } catch {
+    throw new HttpProblem(400, 'BAD_REQUEST', 'The path is not valid percent-encoding.')
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) {
+    throw new HttpProblem(404, 'NOT_FOUND', 'Not found.')
+  }
+  const segments = decoded.split('/').filter((s) => s !== '')
+  if (segments.some((s) => s.startsWith('.'))) {
+    throw new HttpProblem(404, 'NOT_FOUND', 'Not found.')
+  }
+  return segments.join('/')
+}
+
+async function fileAt(
+  root: string,
+  relative: string,
+): Promise<{ path: string; size: number; mtimeMs: number } | null> {
+  const path = resolve(join(root, relative))
+  if (path !== root && !path.startsWith(root + sep)) return null
+  const info = await stat(path).catch(() => null)
+  if (!info?.isFile()) return null
+  return { path, size: info.size, mtimeMs: info.mtimeMs }
+}
