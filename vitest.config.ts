@@ -20,6 +20,10 @@ export default defineConfig({
         find: /^@darkroom\/storage\/postgres$/,
         replacement: src('./packages/storage/src/metadata/postgres.ts'),
       },
+      {
+        find: /^@darkroom\/storage\/s3$/,
+        replacement: src('./packages/storage/src/blob/s3-blob-store.ts'),
+      },
       { find: /^@darkroom\/storage$/, replacement: src('./packages/storage/src/index.ts') },
       { find: /^@darkroom\/trpc$/, replacement: src('./packages/trpc/src/index.ts') },
     ],

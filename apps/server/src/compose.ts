@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import {
   createDarkroom,
+  isDarkroomError,
   systemClock,
   type BlobStore,
   type Clock,
@@ -21,15 +22,21 @@ import {
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { ServerConfig } from './config.js'
 import { GUEST_CALLER, type Authenticate } from './http/auth.js'
-import { createFilesHandler, type FilesHandler } from './http/files.js'
+import { createFilesHandler, type FilesHandler, type FilesHandlerOptions } from './http/files.js'
 import { createHealthRoute } from './http/health.js'
 import { createImageRoute } from './http/images.js'
 import { DiskCache } from './http/internal/disk-cache.js'
 import { TransformQueue } from './http/internal/transform-queue.js'
 import { createPhotoRoute } from './http/photos.js'
+import { UploadRateLimiter } from './http/rate-limit.js'
 import { createRouter, type RouteHandler } from './http/router.js'
+import { createSessionRoute, withKeyCookie } from './http/session.js'
+import { createStaticRoute } from './http/static.js'
 import { createLogger, type Logger } from './logger.js'
 import { loadOrCreateSigningSecret } from './signing-secret.js'
+import { ensureSchema } from './jobs/ensure-schema.js'
+import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
+import { PgLocker } from './http/tus/pg-locker.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 import { OutboxEventSink } from './webhooks/outbox-event-sink.js'
 
@@ -60,6 +67,8 @@ export interface Composed {
   router: AppRouter
   files: FilesHandler
   webhooks: WebhookDeliveryWorker
+  /** pg-boss (Postgres only, and only when timers run); null with SQLite. */
+  jobs: PgBossJobs | null
   config: ServerConfig
   logger: Logger
   signingSecret: string
@@ -87,8 +96,8 @@ export async function createEngine(
   logger: Logger,
   options: { events?: (serverStore: ServerStore) => EventSink; clock?: Clock } = {},
 ): Promise<Engine> {
-  const store = createSqliteStore({ filename: config.database.filename })
-  const blobs = createFsBlobStore({ root: config.blobs.root })
+  const store = await openMetadataStore(config.database)
+  const blobs = await openBlobStore(config.blobs)
   try {
     const darkroom = await createDarkroom({
       store,
@@ -112,8 +121,14 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   const signingSecret = config.signingSecret ?? (await loadOrCreateSigningSecret(config.dataDir))
 
   let worker: WebhookDeliveryWorker | undefined
+  // With Postgres, pg-boss runs the background work of every process (see jobs/pg-boss-jobs.ts).
+  let jobs: PgBossJobs | null = null
   const events = (store: ServerStore) =>
-    new OutboxEventSink({ store, clock, onEnqueued: () => worker?.poke() })
+    new OutboxEventSink({
+      store,
+      clock,
+      onEnqueued: () => (jobs ? jobs.send(QUEUES.webhooks) : worker?.poke()),
+    })
   const engine = await createEngine(config, logger, { events, clock })
   const { darkroom, serverStore, blobs } = engine
 
@@ -123,17 +138,36 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     clock,
     ...config.webhooks,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    onRetry: (at) => jobs?.send(QUEUES.webhooks, at),
   })
 
   const authenticate: Authenticate =
     options.authenticate ?? apiKeyAuthenticator(serverStore, { clock })
   const guestUploads = config.guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null
-  const router = createAppRouter(darkroom, { serverStore, authenticate, guestUploads, clock })
+  const uploadLimiter = new UploadRateLimiter({
+    perMinute: config.rateLimit.uploadsPerMinute,
+    clock,
+  })
+  const router = createAppRouter(darkroom, {
+    serverStore,
+    authenticate,
+    guestUploads,
+    clock,
+    rateLimit: ({ caller, guest, ip }) =>
+      uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
+  })
   const trpc = createHTTPHandler({
     router,
     createContext,
     basePath: '/trpc/',
     maxBodySize: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
+    responseMeta: ({ errors }) => {
+      const limited = errors.find((e) => isDarkroomError(e.cause) && e.cause.retryAfterMs)
+      const retryAfterMs = limited && isDarkroomError(limited.cause) && limited.cause.retryAfterMs
+      return retryAfterMs
+        ? { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }
+        : {}
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') {
         logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed')
@@ -141,16 +175,32 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     },
   })
 
+  // Processes behind one load balancer share uploads, so they share the lock on each too.
+  const locker =
+    config.database.kind === 'postgres'
+      ? new PgLocker({
+          connectionString: config.database.connectionString,
+          logger: logger.child({ module: 'tus-locker' }),
+        })
+      : undefined
+  // With S3 blobs, tus uploads go straight to the bucket, under `<prefix>/uploads/`.
+  const makeUploadStore = await s3UploadStore(config.blobs)
+  let openedUploadStore: { close(): void } | undefined
   const files = createFilesHandler({
+    ...(locker ? { locker } : {}),
     darkroom,
     serverStore,
     authenticate,
-    directory: join(config.dataDir, 'uploads'),
+    directory: config.uploads.directory,
     path: '/files',
     expiryMs: config.uploads.expiryMs,
     guestUploads: config.guestUploads,
+    uploadLimiter,
     logger: logger.child({ module: 'tus' }),
     clock,
+    ...(makeUploadStore
+      ? { uploadStore: (hooks) => (openedUploadStore = makeUploadStore(hooks)) }
+      : {}),
   })
 
   const cache = new DiskCache(join(config.dataDir, 'cache'))
@@ -158,9 +208,11 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   const unsubscribe = darkroom.events.on('photo.deleted', (event) => {
     if (event.subjectId) void cache.evict(event.subjectId).catch(() => undefined)
   })
+  // Pictures also accept the key from the gallery's HttpOnly cookie (see http/session.ts).
+  const pictureAuth = withKeyCookie(authenticate)
   const image = createImageRoute({
     darkroom,
-    authenticate,
+    authenticate: pictureAuth,
     signingSecret,
     cache,
     queue: new TransformQueue(config.images),
@@ -168,8 +220,20 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     logger,
     clock,
   })
-  const photo = createPhotoRoute({ darkroom, authenticate, signingSecret, ownerOf, logger, clock })
+  const photo = createPhotoRoute({
+    darkroom,
+    authenticate: pictureAuth,
+    signingSecret,
+    ownerOf,
+    logger,
+    clock,
+  })
   const health = createHealthRoute({ serverStore, blobs, logger })
+  const gallery = createStaticRoute({
+    root: config.galleryDir,
+    logger,
+    mediaOrigins: config.publicBaseUrl ? [new URL(config.publicBaseUrl).origin] : [],
+  })
 
   const handler = createRouter(
     [
@@ -178,6 +242,9 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       { prefix: '/image/', handle: image },
       { prefix: '/photos/', handle: photo },
       { prefix: '/healthz', handle: health },
+      { prefix: '/session', handle: createSessionRoute({ authenticate, logger }) },
+      // Last: the web gallery and its single-page fallback take whatever is left.
+      { prefix: '/', handle: gallery },
     ],
     logger,
   )
@@ -195,7 +262,20 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     timer.unref()
     timers.push(timer)
   }
-  if (options.timers !== false) {
+  if (options.timers !== false && config.database.kind === 'postgres') {
+    jobs = await startJobs(config, config.database.connectionString, logger, {
+      webhooks: () => worker.drain(),
+      uploadCleanup: () => files.cleanupExpired(),
+      purgePending: () => darkroom.maintenance.purgePending(),
+      orphanSweep: () => darkroom.maintenance.sweepOrphans(),
+    }).catch(async (error: unknown) => {
+      await locker?.close()
+      await darkroom.close()
+      throw error
+    })
+    // Whatever the outbox holds from before this start.
+    jobs.send(QUEUES.webhooks)
+  } else if (options.timers !== false) {
     worker.start()
     every(config.uploads.cleanupIntervalMs, 'upload cleanup', () => files.cleanupExpired())
     every(config.maintenance.intervalMs, 'pending purge', () => darkroom.maintenance.purgePending())
@@ -210,6 +290,9 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     router,
     files,
     webhooks: worker,
+    get jobs() {
+      return jobs
+    },
     config,
     logger,
     signingSecret,
@@ -245,10 +328,99 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
           await stopped
           clearTimeout(grace)
         }
+        await jobs?.stop(graceMs)
         await worker.stop()
+        await locker?.close()
+        openedUploadStore?.close()
         await darkroom.close()
       })()
       return closing
     },
   }
+}
+
+async function openBlobStore(target: ServerConfig['blobs']): Promise<BlobStore> {
+  if (target.kind === 'fs') return createFsBlobStore({ root: target.root })
+  // Loaded only with S3: folder users never load the AWS SDK.
+  const { createS3BlobStore } = await import('@darkroom/storage/s3')
+  return createS3BlobStore({
+    bucket: target.bucket,
+    prefix: target.prefix,
+    region: target.region,
+    forcePathStyle: target.forcePathStyle,
+    ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+    ...(target.credentials ? { credentials: target.credentials } : {}),
+  })
+}
+
+/** With S3 blobs: a factory for files.ts of the tus datastore in the bucket; else null. */
+async function s3UploadStore(
+  target: ServerConfig['blobs'],
+): Promise<FilesHandlerOptions['uploadStore'] | null> {
+  if (target.kind !== 's3') return null
+  const { S3UploadStore } = await import('./http/tus/s3-upload-store.js')
+  return (hooks) =>
+    new S3UploadStore({
+      ...hooks,
+      bucket: target.bucket,
+      prefix: target.prefix ? `${target.prefix}/uploads/` : 'uploads/',
+      region: target.region,
+      forcePathStyle: target.forcePathStyle,
+      ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+      ...(target.credentials ? { credentials: target.credentials } : {}),
+    })
+}
+
+async function openMetadataStore(target: ServerConfig['database']): Promise<KyselyMetadataStore> {
+  if (target.kind === 'sqlite') return createSqliteStore({ filename: target.filename })
+  // Loaded only with Postgres: SQLite users never load pg.
+  const { createPostgresStore } = await import('@darkroom/storage/postgres')
+  if (target.schema) await ensureSchema(target.connectionString, target.schema)
+  return createPostgresStore({
+    connectionString: target.connectionString,
+    ...(target.schema ? { schema: target.schema } : {}),
+  })
+}
+
+function startJobs(
+  config: ServerConfig,
+  connectionString: string,
+  logger: Logger,
+  run: Record<
+    'webhooks' | 'uploadCleanup' | 'purgePending' | 'orphanSweep',
+    () => Promise<unknown>
+  >,
+): Promise<PgBossJobs> {
+  const purgeMs = config.maintenance.intervalMs
+  return PgBossJobs.start({
+    connectionString,
+    schema: config.jobs.schema,
+    work: config.jobs.work,
+    logger: logger.child({ module: 'jobs' }),
+    pollIntervalMs: config.webhooks.pollIntervalMs,
+    // Maintenance jobs come from cron or from this process (which wakes its worker at once).
+    tasks: {
+      // Every minute as a safety net; events and retries send their own jobs at once.
+      [QUEUES.webhooks]: { cron: '* * * * *', run: run.webhooks, expireInSeconds: 5 * 60 },
+      [QUEUES.uploadCleanup]: {
+        cron: cronEvery(config.uploads.cleanupIntervalMs),
+        run: run.uploadCleanup,
+        expireInSeconds: 15 * 60,
+        pollIntervalMs: 30_000,
+      },
+      [QUEUES.purgePending]: {
+        cron: purgeMs > 0 ? cronEvery(purgeMs) : null,
+        run: run.purgePending,
+        expireInSeconds: 30 * 60,
+        pollIntervalMs: 30_000,
+      },
+      // Daily, off the hour: it lists every blob.
+      [QUEUES.orphanSweep]: {
+        cron: '17 3 * * *',
+        run: run.orphanSweep,
+        expireInSeconds: 2 * 3600,
+        pollIntervalMs: 30_000,
+      },
+    },
+  })
 }

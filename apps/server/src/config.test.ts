@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       variants: { format: 'avif' },
       publicBaseUrl: 'https://img.example.com',
     })
-    expect(config.database.filename).toBe('/tmp/x.db')
+    expect(config.database).toEqual({ kind: 'sqlite', filename: '/tmp/x.db' })
     expect(config.blobs.root).toBe('/srv/darkroom/blobs')
     expect(config.guestUploads).toBe(true)
 
@@ -56,10 +56,31 @@ describe('loadConfig', () => {
     }
   })
 
-  it('says clearly what is not supported yet', () => {
+  it('takes a postgres:// DATABASE_URL with ?schema=, and then requires a SIGNING_SECRET', () => {
+    const secret = 'x'.repeat(32)
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5433/darkroom?schema=photos&sslmode=disable',
+      SIGNING_SECRET: secret,
+      UPLOADS_DIR: '/shared/uploads',
+      JOBS_WORKER: 'false',
+    })
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://u:p@db:5433/darkroom?sslmode=disable',
+      schema: 'photos',
+    })
+    expect(config.jobs).toEqual({ schema: 'photos_jobs', work: false })
+    expect(config.uploads.directory).toBe('/shared/uploads')
+    const plain = loadConfig({ DATABASE_URL: 'postgresql://db/x', SIGNING_SECRET: secret })
+    expect(plain.database).toEqual({ kind: 'postgres', connectionString: 'postgresql://db/x' })
+    expect(plain.jobs).toEqual({ schema: 'pgboss', work: true })
+    expect(loadConfig({ DATA_DIR: '/d', JOBS_SCHEMA: 'q' }).uploads.directory).toBe('/d/uploads')
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/darkroom' })).toThrow(
-      /DATABASE_URL: Postgres support arrives with issue 5/,
+      /SIGNING_SECRET: required with Postgres/,
     )
-    expect(() => loadConfig({ BLOB_URL: 's3://bucket' })).toThrow(/BLOB_URL: S3/)
+    expect(() =>
+      loadConfig({ DATABASE_URL: 'postgres://db/x?schema=a;drop', SIGNING_SECRET: secret }),
+    ).toThrow(/schema= must be a plain SQL identifier/)
+    expect(() => loadConfig({ JOBS_SCHEMA: 'a b' })).toThrow(/JOBS_SCHEMA/)
   })
 })

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
@@ -13,8 +14,28 @@ import { z } from 'zod'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-export type DatabaseTarget = { kind: 'sqlite'; filename: string }
-export type BlobTarget = { kind: 'fs'; root: string }
+export type DatabaseTarget =
+  | { kind: 'sqlite'; filename: string }
+  /** `schema`: from `?schema=` in DATABASE_URL (removed from `connectionString`). */
+  | { kind: 'postgres'; connectionString: string; schema?: string }
+export type BlobTarget =
+  | { kind: 'fs'; root: string }
+  /**
+   * `BLOB_URL=s3://bucket[/prefix]?endpoint=&region=&forcePathStyle=`: blobs under
+   * `<prefix>/photos/`, unfinished tus uploads under `<prefix>/uploads/`. Credentials from
+   * `?accessKeyId=&secretAccessKey=` or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+   * (+AWS_SESSION_TOKEN); neither: the AWS SDK's own chain (profile, instance role).
+   */
+  | {
+      kind: 's3'
+      bucket: string
+      /** Key prefix inside the bucket, without slashes at either end; '' for none. */
+      prefix: string
+      endpoint?: string
+      region: string
+      forcePathStyle: boolean
+      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+    }
 
 export interface ServerConfig {
   port: number
@@ -22,13 +43,23 @@ export interface ServerConfig {
   dataDir: string
   database: DatabaseTarget
   blobs: BlobTarget
-  /** HMAC key for signed image URLs; null: generated once and kept in `<dataDir>/secret`. */
+  /**
+   * HMAC key for signed image URLs; null: generated once and kept in `<dataDir>/secret`.
+   * Required with Postgres: every process behind the load balancer must sign alike.
+   */
   signingSecret: string | null
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
+  /** The built web gallery served at `/` (GALLERY_DIR); null: none found. */
+  galleryDir: string | null
   darkroom: DarkroomConfigInput
   uploads: {
+    /**
+     * Where tus keeps unfinished uploads (`UPLOADS_DIR`, default `<dataDir>/uploads`). Processes
+     * that serve one upload between them must share it.
+     */
+    directory: string
     /** tus uploads not finished this long after creation are removed. */
     expiryMs: number
     cleanupIntervalMs: number
@@ -51,6 +82,17 @@ export interface ServerConfig {
   maintenance: {
     /** How often pending photos past their TTL are purged; 0 turns the timer off. */
     intervalMs: number
+  }
+  /** Background jobs on pg-boss (Postgres only; SQLite runs them on timers in-process). */
+  jobs: {
+    /** pg-boss's schema: `JOBS_SCHEMA`, else `<schema>_jobs` with `?schema=`, else `pgboss`. */
+    schema: string
+    /** `JOBS_WORKER=false`: this process only enqueues; others run the jobs. */
+    work: boolean
+  }
+  rateLimit: {
+    /** Upload requests (tRPC `photos.upload`, tus POST) per minute per owner (guests: per IP); 0: off. */
+    uploadsPerMinute: number
   }
 }
 
@@ -96,6 +138,7 @@ const envSchema = z.object({
   MAX_INPUT_MEGAPIXELS: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
+  GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   PUBLIC_BASE_URL: z
@@ -109,6 +152,18 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(1).optional(),
   WEBHOOK_RETRY_MAX_MS: int(1).optional(),
   WEBHOOK_POLL_MS: int(10).optional(),
+  VIDEO_ENABLED: bool.optional(),
+  VIDEO_MAX_FILE_BYTES: int(1).optional(),
+  FFMPEG_PATH: z.string().trim().min(1).optional(),
+  FFPROBE_PATH: z.string().trim().min(1).optional(),
+  UPLOADS_DIR: z.string().trim().min(1).optional(),
+  JOBS_SCHEMA: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier')
+    .optional(),
+  JOBS_WORKER: bool.optional(),
+  RATE_LIMIT_UPLOADS_PER_MINUTE: int(0, 1_000_000).optional(),
 })
 
 type Env = Record<string, string | undefined>
@@ -136,7 +191,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const problems: string[] = []
   const dataDir = resolve(e.DATA_DIR ?? './data')
   const database = parseDatabaseUrl(e.DATABASE_URL, dataDir, problems)
-  const blobs = parseBlobUrl(e.BLOB_URL, dataDir, problems)
+  const blobs = parseBlobUrl(e.BLOB_URL, dataDir, problems, env)
+  if (database.kind === 'postgres' && e.SIGNING_SECRET === undefined) {
+    problems.push(
+      'SIGNING_SECRET: required with Postgres (at least 32 characters), the same for every process',
+    )
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   const limits: NonNullable<DarkroomConfigInput['limits']> = {}
@@ -149,6 +209,16 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const expiryMs = Math.round((e.UPLOAD_EXPIRY_HOURS ?? 24) * 3_600_000)
   if (e.VARIANT_FORMAT) darkroom.variants = { format: e.VARIANT_FORMAT }
   if (e.PUBLIC_BASE_URL) darkroom.publicBaseUrl = e.PUBLIC_BASE_URL
+  if (e.VIDEO_ENABLED) {
+    darkroom.video = {
+      enabled: true,
+      // A streamed video (tRPC form) is spooled on the data disk, not in a possibly small /tmp.
+      tempDir: join(dataDir, 'tmp'),
+      ...(e.VIDEO_MAX_FILE_BYTES !== undefined ? { maxFileBytes: e.VIDEO_MAX_FILE_BYTES } : {}),
+      ...(e.FFMPEG_PATH ? { ffmpegPath: e.FFMPEG_PATH } : {}),
+      ...(e.FFPROBE_PATH ? { ffprobePath: e.FFPROBE_PATH } : {}),
+    }
+  }
 
   return {
     port: e.PORT ?? 3000,
@@ -160,8 +230,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: e.LOG_LEVEL ?? 'info',
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
+    galleryDir: e.GALLERY_DIR ? resolve(e.GALLERY_DIR) : defaultGalleryDir(),
     darkroom,
     uploads: {
+      directory: e.UPLOADS_DIR ? resolve(e.UPLOADS_DIR) : join(dataDir, 'uploads'),
       expiryMs,
       // Often enough that an expired upload does not linger past half its lifetime.
       cleanupIntervalMs: Math.min(10 * 60_000, Math.max(1_000, Math.round(expiryMs / 2))),
@@ -176,7 +248,20 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       timeoutMs: 10_000,
     },
     maintenance: { intervalMs: 60 * 60_000 },
+    jobs: {
+      schema:
+        e.JOBS_SCHEMA ??
+        (database.kind === 'postgres' && database.schema ? `${database.schema}_jobs` : 'pgboss'),
+      work: e.JOBS_WORKER ?? true,
+    },
+    rateLimit: { uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE ?? 600 },
   }
+}
+
+/** apps/example/dist/web beside this module (src/ under tsx, dist/ when built), if built. */
+function defaultGalleryDir(): string | null {
+  const dir = fileURLToPath(new URL('../../example/dist/web', import.meta.url))
+  return existsSync(dir) ? dir : null
 }
 
 function parseDatabaseUrl(
@@ -185,10 +270,7 @@ function parseDatabaseUrl(
   problems: string[],
 ): DatabaseTarget {
   if (url === undefined) return { kind: 'sqlite', filename: join(dataDir, 'darkroom.db') }
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    problems.push('DATABASE_URL: Postgres support arrives with issue 5; use a sqlite file for now')
-    return { kind: 'sqlite', filename: '' }
-  }
+  if (/^postgres(ql)?:\/\//i.test(url)) return parsePostgresUrl(url, problems)
   if (url === ':memory:') return { kind: 'sqlite', filename: url }
   if (/^file:\/\//i.test(url)) return { kind: 'sqlite', filename: fileURLToPath(url) }
   const path = url.replace(/^(file|sqlite):/i, '')
@@ -199,16 +281,124 @@ function parseDatabaseUrl(
   return { kind: 'sqlite', filename: isAbsolute(path) ? path : resolve(path) }
 }
 
-function parseBlobUrl(url: string | undefined, dataDir: string, problems: string[]): BlobTarget {
-  if (url === undefined) return { kind: 'fs', root: join(dataDir, 'blobs') }
-  if (/^s3:\/\//i.test(url)) {
-    problems.push('BLOB_URL: S3 blob storage is not available yet; use a folder for now')
-    return { kind: 'fs', root: '' }
+function parsePostgresUrl(url: string, problems: string[]): DatabaseTarget {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    problems.push('DATABASE_URL: not a valid postgres:// URL')
+    return { kind: 'sqlite', filename: '' }
   }
+  const schema = parsed.searchParams.get('schema')
+  parsed.searchParams.delete('schema')
+  const target: DatabaseTarget = { kind: 'postgres', connectionString: parsed.toString() }
+  if (schema !== null) {
+    // At most 58 characters, so that pg-boss's `<schema>_jobs` still fits Postgres' 63.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,57}$/.test(schema)) {
+      problems.push('DATABASE_URL: ?schema= must be a plain SQL identifier (letters, digits, _)')
+    }
+    target.schema = schema
+  }
+  return target
+}
+
+function parseBlobUrl(
+  url: string | undefined,
+  dataDir: string,
+  problems: string[],
+  env: Env,
+): BlobTarget {
+  if (url === undefined) return { kind: 'fs', root: join(dataDir, 'blobs') }
+  if (/^s3:\/\//i.test(url)) return parseS3Url(url, problems, env)
   if (/^file:\/\//i.test(url)) return { kind: 'fs', root: fileURLToPath(url) }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     problems.push('BLOB_URL: unsupported blob URL (expected a folder or file://)')
     return { kind: 'fs', root: '' }
   }
   return { kind: 'fs', root: resolve(url) }
+}
+
+const S3_PARAMS = ['endpoint', 'region', 'forcePathStyle', 'accessKeyId', 'secretAccessKey']
+
+/** `s3://bucket[/prefix]?...`; every problem is named without echoing a secret. */
+function parseS3Url(url: string, problems: string[], env: Env): BlobTarget {
+  const failed: BlobTarget = { kind: 'fs', root: '' }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    problems.push('BLOB_URL: not a valid s3://bucket[/prefix] URL')
+    return failed
+  }
+  const before = problems.length
+  if (parsed.username || parsed.password || parsed.port) {
+    problems.push(
+      'BLOB_URL: put S3 credentials in ?accessKeyId=&secretAccessKey= or AWS_* env, not in the host',
+    )
+  }
+  const bucket = parsed.hostname
+  // S3's bucket naming rules (lowercase, 3-63 characters, no leading or trailing dot or dash).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    problems.push(`BLOB_URL: invalid S3 bucket name ${JSON.stringify(bucket)}`)
+  }
+  const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '')
+  if (prefix !== '' && !/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/.test(prefix)) {
+    problems.push('BLOB_URL: the key prefix after the bucket may use only a-z 0-9 . _ - and /')
+  }
+  const params = parsed.searchParams
+  const unknown = [...new Set(params.keys())].filter((k) => !S3_PARAMS.includes(k))
+  if (unknown.length > 0) {
+    problems.push(
+      `BLOB_URL: unknown parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')} ` +
+        `(known: ${S3_PARAMS.join(', ')})`,
+    )
+  }
+  const param = (name: string) => params.get(name)?.trim() || undefined
+  const endpoint = param('endpoint') ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL)
+  if (endpoint !== undefined) {
+    let ok = false
+    try {
+      const u = new URL(endpoint)
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password
+    } catch {
+      ok = false
+    }
+    if (!ok) problems.push('BLOB_URL: endpoint must be an http(s) URL without credentials')
+  }
+  let forcePathStyle = endpoint !== undefined
+  const style = param('forcePathStyle')?.toLowerCase()
+  if (style !== undefined) {
+    if (['1', 'true', 'yes', 'on'].includes(style)) forcePathStyle = true
+    else if (['0', 'false', 'no', 'off'].includes(style)) forcePathStyle = false
+    else problems.push('BLOB_URL: forcePathStyle must be true or false')
+  }
+  const region = param('region') ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1')
+  if (!/^[a-z0-9-]+$/.test(region)) problems.push('BLOB_URL: region must look like us-east-1')
+  const accessKeyId = param('accessKeyId') ?? (env.AWS_ACCESS_KEY_ID || undefined)
+  const secretAccessKey = param('secretAccessKey') ?? (env.AWS_SECRET_ACCESS_KEY || undefined)
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    problems.push(
+      'BLOB_URL: S3 credentials need both an access key id and a secret access key ' +
+        '(accessKeyId/secretAccessKey or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
+    )
+  }
+  if (problems.length > before) return failed
+  const sessionToken = param('accessKeyId') ? undefined : env.AWS_SESSION_TOKEN || undefined
+  return {
+    kind: 's3',
+    bucket,
+    prefix,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    region,
+    forcePathStyle,
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(sessionToken ? { sessionToken } : {}),
+          },
+        }
+      : {}),
+  }
 }

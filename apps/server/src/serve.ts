@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { compose } from './compose.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
@@ -27,6 +29,11 @@ export async function serve(env: Record<string, string | undefined> = process.en
     console.log(
       `\nFirst start: an admin API key was created. It is shown only this once:\n\n  ${key}\n`,
     )
+  }
+  if (config.galleryDir && existsSync(join(config.galleryDir, 'index.html'))) {
+    // The fragment never reaches the server; the page reads the key, keeps it and clears it.
+    const gallery = key ? `${url}/#key=${key}` : `${url}/`
+    console.log(`Open the web gallery: ${gallery}${key ? ' (signs you in)' : ''}`)
   }
 
   let stopping = false

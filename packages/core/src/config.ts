@@ -69,12 +69,23 @@ export const configSchema = z
     allowedMimeTypes: z.array(z.string()).default([...IMAGE_MIME_TYPES]),
     video: z
       .object({
+        /** MP4, WebM, MOV and AVI become `kind: 'video'` photos; needs ffmpeg and ffprobe. */
         enabled: z.boolean().default(false),
+        /** A video's own size limit (images keep `limits.maxFileBytes`). */
         maxFileBytes: z
           .number()
           .int()
           .positive()
           .default(10 * 1024 * 1024 * 1024),
+        /** Which video types are allowed when enabled. */
+        mimeTypes: z.array(z.enum(VIDEO_MIME_TYPES)).default([...VIDEO_MIME_TYPES]),
+        /** The ffmpeg and ffprobe executables: a path, or a name looked up on PATH. */
+        ffmpegPath: z.string().min(1).default('ffmpeg'),
+        ffprobePath: z.string().min(1).default('ffprobe'),
+        /** Each ffprobe/ffmpeg run is killed after this long, and the video refused. */
+        timeoutMs: z.number().int().positive().default(120_000),
+        /** Where a streamed video is spooled for ffprobe/ffmpeg; null: the OS temp folder. */
+        tempDir: z.string().min(1).nullable().default(null),
       })
       .prefault({}),
     variants: z

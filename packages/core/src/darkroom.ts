@@ -5,6 +5,7 @@ import type { Album, Caller, Photo } from './domain/types.js'
 import { Limiter } from './internal/limit.js'
 import type { Media } from './internal/media.js'
 import * as defaultMedia from './media/index.js'
+import { assertVideoTools } from './media/video/video-tools.js'
 import type { BlobStore } from './ports/blob-store.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { DarkroomEventType, EventSink } from './ports/event-sink.js'
@@ -94,7 +95,7 @@ export interface Darkroom {
 
 /**
  * Builds the engine over its ports. Parses the config (throwing `VALIDATION` listing every
- * problem), brings the store's schema up to date, and returns the services.
+ * problem; with `video.enabled`, also when ffmpeg or ffprobe cannot be run), brings the store's schema up to date, and returns the services.
  *
  * @example
  * const darkroom = await createDarkroom({
@@ -108,6 +109,8 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
   if (!options?.store) throw new TypeError('createDarkroom: the `store` option is required')
   if (!options.blobs) throw new TypeError('createDarkroom: the `blobs` option is required')
   const config = parseConfig(options.config ?? {})
+  // Video enabled without a working ffmpeg would fail every video upload: refuse to start.
+  if (config.video.enabled) await assertVideoTools(config.video)
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? uuidV7Ids
   const logger = options.logger ?? silentLogger

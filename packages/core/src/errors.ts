@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'CAP_EXCEEDED',
   'CONFLICT',
   'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
 ] as const
 
 export type DarkroomErrorCode = (typeof ERROR_CODES)[number]
@@ -34,6 +35,8 @@ export interface DarkroomErrorOptions {
   cause?: unknown
   violations?: Violation[]
   cap?: CapInfo
+  /** For `RATE_LIMITED`: how long until the caller may try again. */
+  retryAfterMs?: number
 }
 
 export class DarkroomError extends Error {
@@ -41,12 +44,14 @@ export class DarkroomError extends Error {
   readonly code: DarkroomErrorCode
   readonly violations: Violation[]
   readonly cap: CapInfo | undefined
+  readonly retryAfterMs: number | undefined
 
   constructor(code: DarkroomErrorCode, message: string, options: DarkroomErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.violations = options.violations ?? []
     this.cap = options.cap
+    this.retryAfterMs = options.retryAfterMs
   }
 
   static notFound(what: string, id: string): DarkroomError {

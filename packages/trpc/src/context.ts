@@ -17,6 +17,8 @@ export interface RequestContext {
    * call, a test): `authenticate` is then not called. `null` means anonymous.
    */
   caller?: Caller | null
+  /** The client's address (the Node adapter's socket), for per-IP limits on guests. */
+  ip?: string
 }
 
 /** What procedures see. */
@@ -37,6 +39,18 @@ export interface Context {
 export type Authenticate = (req: { headers: Headers }) => Promise<Caller | null>
 
 /**
+ * Called before each upload request (`photos.upload`) with its caller; throws
+ * `DarkroomError('RATE_LIMITED')` (429) to refuse it. `guest` is true for an anonymous request
+ * let in by guest uploads, whose `ip` is then the one thing that tells clients apart.
+ */
+export type UploadRateLimit = (req: {
+  caller: Caller
+  guest: boolean
+  headers: Headers | undefined
+  ip: string | undefined
+}) => void | Promise<void>
+
+/**
  * The adapter-facing `createContext`: works as is with the fetch adapter (`{ req: Request }`)
  * and the Node/standalone adapter (`{ req: IncomingMessage }`).
  *
@@ -44,9 +58,12 @@ export type Authenticate = (req: { headers: Headers }) => Promise<Caller | null>
  * createHTTPServer({ router: createAppRouter(darkroom, { serverStore }), createContext })
  */
 export function createContext(opts: {
-  req: { headers: Headers | IncomingHttpHeaders }
+  req: { headers: Headers | IncomingHttpHeaders; socket?: { remoteAddress?: string | undefined } }
 }): RequestContext {
-  return { headers: toHeaders(opts.req.headers) }
+  const ctx: RequestContext = { headers: toHeaders(opts.req.headers) }
+  const ip = opts.req.socket?.remoteAddress
+  if (ip) ctx.ip = ip
+  return ctx
 }
 
 /**

@@ -14,6 +14,7 @@ const STATUS: Record<DarkroomErrorCode, number> = {
   CAP_EXCEEDED: 400,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
 }
 
 describe('the code table', () => {

@@ -19,6 +19,7 @@ export const TRPC_ERROR_CODE_OF: Readonly<Record<DarkroomErrorCode, TRPC_ERROR_C
   CAP_EXCEEDED: 'BAD_REQUEST', // 400
   CONFLICT: 'CONFLICT', // 409
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE', // 413
+  RATE_LIMITED: 'TOO_MANY_REQUESTS', // 429
 }
 
 /** What a Darkroom error adds to the tRPC error shape, under `data.darkroom`. */

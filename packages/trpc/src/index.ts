@@ -1,7 +1,7 @@
 export { createAppRouter } from './routers/app.js'
 export type { AppRouter, AppRouterOptions } from './routers/app.js'
 export { createContext, createContextInner, toHeaders } from './context.js'
-export type { Authenticate, Context, RequestContext } from './context.js'
+export type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
 export { createCallerFactory } from './trpc.js'
 export {
   apiKeyAuthenticator,

@@ -7,7 +7,7 @@ import {
   type ServerStore,
 } from '@darkroom/core'
 import { initTRPC } from '@trpc/server'
-import type { Authenticate, Context, RequestContext } from './context.js'
+import type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
 import { formatError, mapError } from './errors.js'
 
 /**
@@ -39,6 +39,8 @@ export interface ProcedureDeps {
   guestUploads: { ownerId: string } | null
   clock: Clock
   ids: IdGenerator
+  /** Runs before every upload request; throws `RATE_LIMITED` to refuse it. */
+  rateLimit?: UploadRateLimit | null
 }
 
 /**
@@ -78,10 +80,14 @@ export function createProcedures(deps: ProcedureDeps) {
   })
 
   const guest = deps.guestUploads
-  const uploadProcedure = publicProcedure.use(({ ctx, next }) => {
+  const uploadProcedure = publicProcedure.use(async ({ ctx, next }) => {
     const caller: Caller | null =
       ctx.caller ?? (guest ? { ownerId: guest.ownerId, scopes: ['photos.write'] } : null)
     if (!caller) throw unauthenticated()
+    // Before the input (the multipart body) is parsed: a refused request costs no parsing.
+    if (deps.rateLimit) {
+      await deps.rateLimit({ caller, guest: !ctx.caller, headers: ctx.headers, ip: ctx.ip })
+    }
     return next({ ctx: { caller } })
   })
 

@@ -126,7 +126,13 @@ async function run(engine: Engine, command: string, rest: string[]): Promise<num
         dryRun: values['dry-run'] === true,
         ...(olderThan !== undefined ? { olderThanMs: Number(olderThan) } : {}),
       })
-      console.log(JSON.stringify({ scanned: result.scanned, orphans: result.orphans }, null, 2))
+      console.log(
+        JSON.stringify(
+          { scanned: result.scanned, orphans: result.orphans, incomplete: result.incomplete },
+          null,
+          2,
+        ),
+      )
       return 0
     }
     default:

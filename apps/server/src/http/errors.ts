@@ -15,6 +15,7 @@ export const STATUS_BY_CODE: Record<DarkroomErrorCode, number> = {
   CAP_EXCEEDED: 400,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
 }
 
 export interface ErrorBody {
@@ -24,12 +25,16 @@ export interface ErrorBody {
     message: string
     violations?: { property: string; message: string; reason?: string }[]
     cap?: { name: string; limit: number; current?: number; requested?: number }
+    /** For `RATE_LIMITED`: seconds until a retry may succeed (also in `Retry-After`). */
+    retryAfterSec?: number
   }
 }
 
 export interface HttpError {
   status: number
   body: ErrorBody
+  /** Headers the answer needs (`Retry-After` of a 429). */
+  headers?: Record<string, string>
 }
 
 /** An error the HTTP layer itself raises (a bad query, a full queue): status and message. */
@@ -50,6 +55,15 @@ export function toHttpError(error: unknown, logger?: Logger): HttpError {
     const body: ErrorBody = { error: { code: error.code, message: error.message } }
     if (error.violations.length > 0) body.error.violations = error.violations
     if (error.cap) body.error.cap = error.cap
+    if (error.retryAfterMs !== undefined) {
+      const retryAfterSec = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
+      body.error.retryAfterSec = retryAfterSec
+      return {
+        status: STATUS_BY_CODE[error.code],
+        body,
+        headers: { 'Retry-After': String(retryAfterSec) },
+      }
+    }
     return { status: STATUS_BY_CODE[error.code], body }
   }
   if (error instanceof HttpProblem) {

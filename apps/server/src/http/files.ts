@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   DarkroomError,
@@ -16,6 +17,7 @@ import { Upload, type Locker } from '@tus/utils'
 import type { Logger } from '../logger.js'
 import { GUEST_CALLER, requireCaller, toHeaders, type Authenticate } from './auth.js'
 import { HttpProblem, toHttpError, toTusError } from './errors.js'
+import { UploadRateLimiter } from './rate-limit.js'
 import { sendError, sendJson } from './internal/respond.js'
 import {
   CHECKSUM_ALGORITHMS,
@@ -23,6 +25,7 @@ import {
   type ChecksumAlgorithm,
   type DeclaredChecksum,
 } from './tus/durable-file-store.js'
+import type { S3UploadStore } from './tus/s3-upload-store.js'
 import { fromTusMetadata, parseUploadMetadata, toTusMetadata } from './tus/upload-metadata.js'
 
 /**
@@ -41,8 +44,12 @@ import { fromTusMetadata, parseUploadMetadata, toTusMetadata } from './tus/uploa
  * - Checksum (sha1, sha256, md5) and concatenation, which `@tus/server` v2 only advertises or
  *   refuses: checksums are verified by the store, the final upload of a concatenation is
  *   assembled here (partials locked, copied, fsynced) and ingested like any other.
+ * - With S3 blob storage, `uploadStore` puts the uploads in the bucket (tus/s3-upload-store.ts)
+ *   with the same hooks (first-bytes sniff, ingest inside the lock), and the finished object is
+ *   streamed into the engine. Checksums and concatenation are folder-only: not advertised on
+ *   S3, and refused (400, 501) if a client sends them anyway.
  * - Every method of an upload, HEAD included, runs under the locker's lock (`MemoryLocker`:
- *   one process; several processes need a shared locker). Offsets are fsynced before they are
+ *   one process; with Postgres, compose.ts passes `PgLocker`, shared by every process). Offsets are fsynced before they are
  *   acknowledged. Expired uploads are removed by `cleanupExpired`, which the server runs on a
  *   timer.
  */
@@ -58,9 +65,25 @@ export interface FilesHandlerOptions {
   /** Unfinished uploads older than this are removed by `cleanupExpired`. */
   expiryMs: number
   guestUploads: boolean
+  /** Counts each POST (a new upload) against the caller's bucket; see rate-limit.ts. */
+  uploadLimiter?: UploadRateLimiter
   logger: Logger
   clock?: Clock
   locker?: Locker
+  /**
+   * Another tus datastore than the folder (`directory`): with S3 blob storage, compose.ts
+   * passes one that builds an `S3UploadStore` (tus/s3-upload-store.ts) around these hooks.
+   * Checksums and concatenation stay folder-only: with another store they are neither
+   * advertised nor accepted.
+   */
+  uploadStore?: (hooks: UploadStoreHooks) => S3UploadStore
+}
+
+/** What the handler needs a tus datastore to call back (see DurableFileStoreOptions). */
+export interface UploadStoreHooks {
+  expirationPeriodInMilliseconds: number
+  onHead: (upload: Upload, head: Buffer) => Promise<void>
+  onFilled: (upload: Upload) => Promise<void>
 }
 
 export interface FilesHandler {
@@ -94,16 +117,16 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   const context = new AsyncLocalStorage<RequestContext>()
   const ingesting = new Set<string>()
 
-  const datastore = new DurableFileStore({
-    directory: options.directory,
+  const checksumOf = () => context.getStore()?.checksum ?? null
+  const hooks: UploadStoreHooks = {
     expirationPeriodInMilliseconds: options.expiryMs,
-    checksumOf: () => context.getStore()?.checksum ?? null,
     onHead: async (upload, head) => {
       if (isPartial(upload.id)) return
       const ctx = current()
       const { albumId } = fromTusMetadata(upload.metadata)
       try {
-        await darkroom.photos.precheck(ctx.caller, { albumId, head })
+        // With the first bytes the type is known, and so is its size limit (a video's is larger).
+        await darkroom.photos.precheck(ctx.caller, { albumId, head, size: upload.size ?? null })
       } catch (error) {
         // A refused type (or an album gone full meanwhile) will not get better: the upload is
         // failed and removed now rather than left to expire.
@@ -121,7 +144,17 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       // The tus handlers still read the upload's info after the write; remove it afterwards.
       ctx.res.once('close', () => void removeQuietly(upload.id))
     },
-  })
+  }
+  const datastore = options.uploadStore
+    ? options.uploadStore(hooks)
+    : new DurableFileStore({ directory: options.directory, checksumOf, ...hooks })
+  /** The folder store, which alone has checksums and concatenation; null with S3. */
+  const folder = datastore instanceof DurableFileStore ? datastore : null
+
+  /** A finished upload's bytes: its file, or its object in the bucket. */
+  async function openUpload(id: string): Promise<Readable> {
+    return folder ? createReadStream(folder.pathOf(id)) : datastore.read(id)
+  }
 
   const tus = new TusServer({
     path,
@@ -223,7 +256,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       await saveRecord(id, caller, { state: 'processing', size: upload.size ?? upload.offset })
       try {
         const result = await darkroom.photos.upload(caller, {
-          files: [{ filename: metadata.filename, data: createReadStream(datastore.pathOf(id)) }],
+          files: [{ filename: metadata.filename, data: await openUpload(id) }],
           albumId: metadata.albumId,
           category: metadata.category,
           pending: metadata.pending,
@@ -348,6 +381,13 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
     caller: Caller,
     concat: string,
   ): Promise<void> {
+    if (!folder) {
+      throw new HttpProblem(
+        501,
+        'NOT_IMPLEMENTED',
+        'Concatenation is not supported with S3 storage; upload the file in one tus upload.',
+      )
+    }
     const metadata = parseUploadMetadata(req.headers['upload-metadata'] as string | undefined)
     const urls = concat.slice('final;'.length).trim().split(/\s+/).filter(Boolean)
     if (urls.length === 0 || urls.length > 64) {
@@ -384,7 +424,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       }
       const size = parts.reduce((sum, part) => sum + (part.size ?? 0), 0)
       await darkroom.photos.precheck(caller, { albumId: metadata.albumId, size })
-      await datastore.create(
+      await folder.create(
         new Upload({ id: finalId, size, offset: 0, metadata: toTusMetadata(metadata) }),
       )
       await saveRecord(finalId, caller, {
@@ -394,11 +434,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       })
       let offset = 0
       for (const part of parts) {
-        offset = await datastore.append(
-          finalId,
-          offset,
-          createReadStream(datastore.pathOf(part.id)),
-        )
+        offset = await folder.append(finalId, offset, createReadStream(folder.pathOf(part.id)))
       }
       for (const part of parts) {
         await removeQuietly(part.id)
@@ -424,7 +460,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       const method = req.method ?? 'GET'
       try {
         if (method === 'OPTIONS') {
-          res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','))
+          if (folder) res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','))
           await tus.handle(req, res)
           return
         }
@@ -432,6 +468,16 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
           throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
         }
         const caller = await authenticate(req)
+        if (method !== 'HEAD' && !canWrite(caller)) {
+          // Creating, writing and terminating uploads are writes; a read-only key may only HEAD.
+          throw new DarkroomError('FORBIDDEN', 'This operation needs the "photos.write" scope.')
+        }
+        if (method === 'POST' && options.uploadLimiter) {
+          const guest = caller === GUEST_CALLER
+          options.uploadLimiter.take(
+            UploadRateLimiter.bucketOf(caller, guest, req.socket.remoteAddress),
+          )
+        }
         const concat = req.headers['upload-concat']
         if (method === 'POST' && typeof concat === 'string' && concat.startsWith('final;')) {
           await finalize(req, res, caller, concat)
@@ -460,6 +506,13 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
           if (answerSettled(res, method, record)) return
         }
         const checksum = parseChecksum(req.headers['upload-checksum'])
+        if (checksum && !folder) {
+          throw new HttpProblem(
+            400,
+            'BAD_REQUEST',
+            'Upload-Checksum is not supported with S3 storage (the checksum extension is off).',
+          )
+        }
         await context.run({ caller, res, checksum }, () => tus.handle(req, res))
         if (method === 'DELETE' && res.statusCode === 204) {
           const id = idOf(req)
@@ -496,6 +549,10 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       return removed
     },
   }
+}
+
+function canWrite(caller: Caller): boolean {
+  return caller.scopes.includes('photos.write') || caller.scopes.includes('admin')
 }
 
 function isPartial(id: string): boolean {

@@ -24,6 +24,11 @@ export interface WebhookDeliveryWorkerOptions {
   batchSize?: number
   fetch?: typeof fetch
   random?: () => number
+  /**
+   * Told, once per round, the earliest time a failed delivery of that round is due again (the
+   * pg-boss wiring schedules a job for then; the timer of `start()` polls anyway).
+   */
+  onRetry?: (at: Date) => void
 }
 
 export class WebhookDeliveryWorker {
@@ -68,9 +73,30 @@ export class WebhookDeliveryWorker {
   /** One round: claims due deliveries and sends them. Returns how many were attempted. */
   async runOnce(): Promise<number> {
     const { store, batchSize = 20, leaseMs } = this.#options
-    const due = await store.claimDueDeliveries(this.#clock.now(), batchSize, leaseMs)
-    await Promise.all(due.map((delivery) => this.#deliver(delivery)))
+    const claimedAt = this.#clock.now()
+    const due = await store.claimDueDeliveries(claimedAt, batchSize, leaseMs)
+    const retries = await Promise.all(due.map((delivery) => this.#deliver(delivery, claimedAt)))
+    const next = retries.reduce<Date | null>(
+      (min, at) => (at && (!min || at < min) ? at : min),
+      null,
+    )
+    if (next) this.#options.onRetry?.(next)
     return due.length
+  }
+
+  /**
+   * Rounds until one claims less than a full batch, or `budgetMs` has passed (the caller runs
+   * it again later); for a job queue's handler. Returns how many were attempted.
+   */
+  async drain(budgetMs = 60_000): Promise<number> {
+    const started = Date.now()
+    let total = 0
+    for (;;) {
+      const attempted = await this.runOnce()
+      total += attempted
+      if (attempted < (this.#options.batchSize ?? 20)) return total
+      if (Date.now() - started >= budgetMs) return total
+    }
   }
 
   #schedule(delayMs: number): void {
@@ -97,15 +123,22 @@ export class WebhookDeliveryWorker {
     this.#schedule(full || this.#again ? 0 : this.#options.pollIntervalMs)
   }
 
-  async #deliver(delivery: DeliveryRecord): Promise<void> {
-    const { store, logger, timeoutMs } = this.#options
+  /** Sends one claimed delivery; returns when it is due again after a failure, else null. */
+  async #deliver(delivery: DeliveryRecord, claimedAt: Date): Promise<Date | null> {
+    const { store, logger, timeoutMs, leaseMs } = this.#options
     const attempt = delivery.attempts + 1
     let failure: string
     try {
       const hook = await store.getWebhook(delivery.webhookId)
       if (!hook) {
         await store.markAttemptFailed(delivery.id, 'The webhook was deleted.', null)
-        return
+        return null
+      }
+      // The lease is the only guard against another process claiming this row again: never
+      // start a request that could outlive it (a stalled process leaves the row to the others).
+      if (this.#clock.now().getTime() + timeoutMs >= claimedAt.getTime() + leaseMs) {
+        logger.warn({ deliveryId: delivery.id }, 'webhook lease too short to deliver; left due')
+        return null
       }
       const body = JSON.stringify(delivery.event)
       const timestamp = Math.floor(this.#clock.now().getTime() / 1000)
@@ -127,7 +160,7 @@ export class WebhookDeliveryWorker {
       if (response.status >= 200 && response.status < 300) {
         await store.markDelivered(delivery.id, this.#clock.now())
         logger.debug({ deliveryId: delivery.id, attempt }, 'webhook delivered')
-        return
+        return null
       }
       failure = `HTTP ${response.status}`
     } catch (error) {
@@ -141,6 +174,7 @@ export class WebhookDeliveryWorker {
     await store
       .markAttemptFailed(delivery.id, failure.slice(0, 500), next)
       .catch((error: unknown) => logger.error({ err: error }, 'could not record a webhook attempt'))
+    return next
   }
 
   /** Exponential backoff with "equal jitter": half the delay fixed, half random. */

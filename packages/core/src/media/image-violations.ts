@@ -21,6 +21,21 @@ export function tooManyPixelsError(width: number, height: number, maxInputPixels
   )
 }
 
+/** An animation whose frames, decoded, would pass the pixel limit (a GIF bomb). */
+export function tooManyFramesError(
+  width: number,
+  height: number,
+  frames: number,
+  maxInputPixels: number,
+) {
+  return fileError(
+    'too_many_pixels',
+    `The animation is too large (${frames} frames of ${width}x${height} pixels, ` +
+      `${megapixels(width * height * frames)} MP in all). ` +
+      `Allowed maximum is ${megapixels(maxInputPixels)} MP.`,
+  )
+}
+
 /** `cause` keeps the decoder's own complaint for the logs; it never reaches the message. */
 export function corruptImageError(mimeType: string, cause?: unknown) {
   return fileError(

@@ -2,6 +2,7 @@ import sharp, { type Metadata } from 'sharp'
 import {
   corruptImageError,
   invalidTypeError,
+  tooManyFramesError,
   tooManyPixelsError,
   unsupportedCompressionError,
 } from './image-violations.js'
@@ -58,6 +59,7 @@ export const FORMAT_BY_MIME_TYPE: Readonly<Record<string, ImageFormat>> = {
 }
 
 const HEIF_FORMATS: ReadonlySet<ImageFormat> = new Set(['heic', 'heif', 'avif'])
+const ANIMATED_FORMATS: ReadonlySet<ImageFormat> = new Set(['gif', 'webp'])
 
 /** TIFF Compression 6: the 1992 JPEG-in-TIFF scheme that libtiff no longer decodes. */
 const TIFF_OLD_JPEG = 6
@@ -99,6 +101,14 @@ export async function probeImage(
   const { storedWidth, storedHeight } = header
   if (storedWidth * storedHeight > options.maxInputPixels) {
     throw tooManyPixelsError(storedWidth, storedHeight, options.maxInputPixels)
+  }
+  // An animation is as heavy as all its frames for whoever plays it: 5000 frames of 1000x1000
+  // fit in 120 KB of GIF. Its frames count against the same limit.
+  if (
+    ANIMATED_FORMATS.has(format) &&
+    storedWidth * storedHeight * header.pages > options.maxInputPixels
+  ) {
+    throw tooManyFramesError(storedWidth, storedHeight, header.pages, options.maxInputPixels)
   }
 
   const ifd0 = header.exif ? readIfd0Tags(header.exif) : null

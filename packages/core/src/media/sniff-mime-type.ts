@@ -5,6 +5,15 @@ export interface SniffedType {
   ext: string
 }
 
+/**
+ * file-type's names that differ from the ones config and photos use: AVI is `video/vnd.avi`
+ * there (IANA) but `video/x-msvideo` everywhere browsers look; an M4V is an MP4.
+ */
+const CANONICAL_MIME_TYPES: Readonly<Record<string, string>> = {
+  'video/vnd.avi': 'video/x-msvideo',
+  'video/x-m4v': 'video/mp4',
+}
+
 /** How many leading bytes are enough for `sniffMimeType` (more are fine, and never all read). */
 export const SNIFF_BYTES = 4100
 
@@ -22,7 +31,7 @@ export async function sniffMimeType(head: Uint8Array): Promise<SniffedType | nul
   const detected = await fileTypeFromBuffer(head)
   // file-type calls every XML document application/xml; SVG and XMP deserve their own names.
   if (detected && detected.mime !== 'application/xml') {
-    return { mimeType: detected.mime, ext: detected.ext }
+    return { mimeType: CANONICAL_MIME_TYPES[detected.mime] ?? detected.mime, ext: detected.ext }
   }
   const guessed = guessTextType(head.subarray(0, SNIFF_BYTES))
   return guessed ?? (detected ? { mimeType: detected.mime, ext: detected.ext } : null)

@@ -39,6 +39,12 @@ export interface BlobStore {
   copy(from: string, to: string): Promise<void>
   /** Every blob whose key starts with `prefix`, in no particular order. */
   list(prefix?: string): AsyncIterable<BlobInfo>
+  /**
+   * Optional, for stores whose `put` stages bytes outside the key space (a temp file): removes
+   * what writes cut off by a crash left there, untouched since before `olderThan`; returns how
+   * many. `list` never shows such leftovers, so the orphan sweep calls this. Idempotent.
+   */
+  sweepIncomplete?(olderThan: Date): Promise<number>
   /** Releases resources. Idempotent. */
   close?(): Promise<void>
 }

@@ -24,7 +24,8 @@ import {
  * - Crash safety: a body is written to `<root>/.tmp/<uuid>` (same filesystem, and a name no key
  *   can take), fsynced, renamed over the target, and the target's folder (and any folder just
  *   created) fsynced. A reader sees the old blob or the new one, never part of one; a failed
- *   body leaves the old blob (or none) and no temp file.
+ *   body leaves the old blob (or none) and no temp file. A crash mid-write leaves a temp file,
+ *   which `sweepIncomplete` (called by the orphan sweep) removes.
  * - `delete` prunes folders it leaves empty, up to the root; `put` retries if one vanishes
  *   under it.
  * - Deviation: a key cannot be both a blob and a folder of other blobs (`a/b` and `a/b/c`); the
@@ -170,6 +171,33 @@ export class FsBlobStore implements BlobStore {
     // Start at the deepest folder the prefix names whole; filter the rest by string.
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')).split('/') : []
     yield* this.#walk(folder, prefix)
+  }
+
+  /**
+   * Removes temp files (`.tmp/`) not written to since before `olderThan`: the bodies of `put`s
+   * and `copy`s a crash cut off. A write in flight touches its file's mtime with every chunk,
+   * so the orphan sweep's grace period keeps it safe.
+   */
+  async sweepIncomplete(olderThan: Date): Promise<number> {
+    let names: string[]
+    try {
+      names = await readdir(this.#tmp)
+    } catch (error) {
+      if (isMissing(error)) return 0
+      throw error
+    }
+    let removed = 0
+    for (const name of names) {
+      const path = join(this.#tmp, name)
+      try {
+        if ((await stat(path)).mtime.getTime() > olderThan.getTime()) continue
+        await unlink(path)
+        removed++
+      } catch (error) {
+        if (!isMissing(error)) throw error
+      }
+    }
+    return removed
   }
 
   async close(): Promise<void> {}

@@ -149,8 +149,17 @@ export async function revoke(
   input: { id: string },
   deps: KeyDeps = {},
 ): Promise<ApiKeyInfo> {
-  const own = (await serverStore.listApiKeys(caller.ownerId)).some((k) => k.id === input.id)
+  const own = (await serverStore.listApiKeys(caller.ownerId)).find((k) => k.id === input.id)
   if (!own) throw DarkroomError.notFound('API key', input.id)
+  // As for create: a caller acts only on keys whose scopes it holds, so a read-only key handed to
+  // a viewer cannot revoke its owner's write keys.
+  const missing = isAdmin(caller) ? [] : own.scopes.filter((s) => !caller.scopes.includes(s))
+  if (missing.length > 0) {
+    throw new DarkroomError(
+      'FORBIDDEN',
+      `Revoking this key needs the scopes it grants (${missing.join(', ')}).`,
+    )
+  }
   const record = await serverStore.revokeApiKey(input.id, (deps.clock ?? systemClock).now())
   return withoutHash(record)
 }

@@ -7,7 +7,7 @@ import {
   type ServerStore,
 } from '@darkroom/core'
 import { apiKeyAuthenticator } from '../auth/api-key-authenticator.js'
-import type { Authenticate } from '../context.js'
+import type { Authenticate, UploadRateLimit } from '../context.js'
 import { createProcedures, router } from '../trpc.js'
 import { albumsRouter } from './albums.js'
 import { keysRouter } from './keys.js'
@@ -26,6 +26,8 @@ export interface AppRouterOptions {
   clock?: Clock
   /** Ids of keys and webhooks; default UUIDv7. */
   ids?: IdGenerator
+  /** Runs before each `photos.upload`; throws `DarkroomError('RATE_LIMITED')` to refuse it. */
+  rateLimit?: UploadRateLimit | null
 }
 
 /**
@@ -53,6 +55,7 @@ export function createAppRouter(darkroom: Darkroom, options: AppRouterOptions) {
     guestUploads: options.guestUploads ?? null,
     clock,
     ids: options.ids ?? uuidV7Ids,
+    rateLimit: options.rateLimit ?? null,
   })
   return router({
     photos: photosRouter(p),

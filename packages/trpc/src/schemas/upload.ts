@@ -44,8 +44,29 @@ const optionalText = (max: number) =>
     .transform((v) => (v.trim() === '' ? null : v.trim()))
     .optional()
 
+/**
+ * The multipart path holds a whole request body at once; big files (video) go through tus,
+ * which is resumable and streams to disk. The rule is the issue's, not a config value.
+ */
+export const MAX_FORM_FILE_BYTES = 100 * 1024 * 1024
+
+export const FORM_FILE_TOO_LARGE_MESSAGE =
+  'Files over 100 MB must be uploaded with tus (/files), which is resumable.'
+
 const uploadFieldsSchema = z.object({
-  files: z.array(fileSchema).min(1, { error: 'At least one file is required.' }),
+  files: z
+    .array(fileSchema)
+    .min(1, { error: 'At least one file is required.' })
+    .superRefine((files, ctx) => {
+      const big = files.filter((file) => file.size > MAX_FORM_FILE_BYTES)
+      if (big.length > 0) {
+        const names = big.map((file) => JSON.stringify(file.name)).join(', ')
+        ctx.addIssue({
+          code: 'custom',
+          message: `${FORM_FILE_TOO_LARGE_MESSAGE} Too large: ${names}.`,
+        })
+      }
+    }),
   albumId: optionalId,
   category: optionalText(200),
   description: z.string().max(10_000).optional(),

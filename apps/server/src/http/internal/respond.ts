@@ -29,7 +29,7 @@ export function sendError(
     res.destroy()
     return
   }
-  const { status, body } = toHttpError(error, logger)
+  const mapped = toHttpError(error, logger)
   const extra = (error as { headers?: Record<string, string> })?.headers ?? {}
-  sendJson(res, status, body, { ...headers, ...extra })
+  sendJson(res, mapped.status, mapped.body, { ...headers, ...mapped.headers, ...extra })
 }

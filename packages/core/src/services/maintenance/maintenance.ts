@@ -33,11 +33,14 @@ export interface SweepResult {
   scanned: number
   /** Keys of the blobs no row references, removed (or only listed in a dry run). */
   orphans: string[]
+  /** Partial writes a crash left in the blob store (temp files), removed; 0 in a dry run. */
+  incomplete: number
 }
 
 /**
  * Finds blobs that no photo row references (a crash between writing blobs and committing the
- * row, a failed blob delete) and removes them. Blobs younger than `olderThanMs` (default
+ * row, a failed blob delete) and removes them, and the partial writes a crash left behind (the
+ * store's `sweepIncomplete`). Blobs younger than `olderThanMs` (default
  * `orphanGraceMs`) are left alone: an ingest in flight may own them.
  */
 export async function sweepOrphans(
@@ -45,7 +48,7 @@ export async function sweepOrphans(
   options: { olderThanMs?: number; dryRun?: boolean } = {},
 ): Promise<SweepResult> {
   const cutoff = ctx.clock.now().getTime() - (options.olderThanMs ?? ctx.config.orphanGraceMs)
-  const result: SweepResult = { scanned: 0, orphans: [] }
+  const result: SweepResult = { scanned: 0, orphans: [], incomplete: 0 }
   let batch: BlobInfo[] = []
   const flush = async () => {
     const ids = [...new Set(batch.map((b) => photoIdOfKey(b.key)).filter((id) => id !== null))]
@@ -63,5 +66,8 @@ export async function sweepOrphans(
     if (batch.length >= 500) await flush()
   }
   await flush()
+  if (!options.dryRun && ctx.blobs.sweepIncomplete) {
+    result.incomplete = await ctx.blobs.sweepIncomplete(new Date(cutoff))
+  }
   return result
 }

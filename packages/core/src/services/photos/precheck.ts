@@ -6,6 +6,7 @@ import { invalidTypeError } from '../../media/image-violations.js'
 import { sniffMimeType } from '../../media/sniff-mime-type.js'
 import type { ServiceContext } from '../context.js'
 import { capExceeded, loadOwnAlbum } from './shared.js'
+import { allowedUploadTypes, allowedVideoTypes } from './video-ingest.js'
 
 export interface PrecheckInput {
   albumId?: string | null
@@ -14,6 +15,12 @@ export interface PrecheckInput {
   /** The first bytes of the file (4100 are enough), when they have arrived. */
   head?: Uint8Array
 }
+
+/**
+ * The size limit depends on the type, which only the first bytes tell: before they arrive (a
+ * tus creation) the larger of the image and video limits applies; with them, the limit of the
+ * type found (`video.maxFileBytes` for an allowed video, `limits.maxFileBytes` otherwise).
+ */
 
 /**
  * Refuses an upload before its bytes flow (a resumable upload at creation, or at its first
@@ -27,7 +34,25 @@ export async function precheck(
   input: PrecheckInput,
 ): Promise<void> {
   requireScope(caller, 'photos.write')
-  const maxBytes = ctx.config.limits.maxFileBytes
+  const { config } = ctx
+  const sniffed =
+    input.head && input.head.byteLength > 0
+      ? ((await sniffMimeType(input.head))?.mimeType ?? 'application/octet-stream')
+      : null
+  const videoTypes = allowedVideoTypes(config)
+  const videoMax = videoTypes.length > 0 ? config.video.maxFileBytes : 0
+  const maxBytes =
+    sniffed === null
+      ? Math.max(config.limits.maxFileBytes, videoMax)
+      : videoTypes.includes(sniffed)
+        ? videoMax
+        : config.limits.maxFileBytes
+  if (input.size === 0) {
+    // A resumable upload declared empty would complete at creation with nothing to ingest.
+    throw DarkroomError.validation([
+      { property: 'file', message: 'The file is empty.', reason: 'corrupt' },
+    ])
+  }
   if (input.size != null && input.size > maxBytes) {
     const message = tooLargeMessage(input.size, maxBytes)
     throw new DarkroomError('PAYLOAD_TOO_LARGE', message, {
@@ -53,11 +78,8 @@ export async function precheck(
       }
     }
   }
-  if (input.head && input.head.byteLength > 0) {
-    const sniffed = await sniffMimeType(input.head)
-    const mimeType = sniffed?.mimeType ?? 'application/octet-stream'
-    if (!ctx.config.allowedMimeTypes.includes(mimeType)) {
-      throw invalidTypeError(mimeType, ctx.config.allowedMimeTypes)
-    }
+  if (sniffed !== null) {
+    const allowed = allowedUploadTypes(config)
+    if (!allowed.includes(sniffed)) throw invalidTypeError(sniffed, allowed)
   }
 }

@@ -5,10 +5,16 @@ import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
 import { positionAfter } from '../../domain/position.js'
 import type { AlbumRecord, Caller, Photo, PhotoRecord, StoredVariant } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
-import { readAll, type FileData } from '../../internal/bytes.js'
+import type { FileData } from '../../internal/bytes.js'
 import { mapLimit } from '../../internal/limit.js'
 import type { ServiceContext } from '../context.js'
 import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
+import {
+  prepareVideo,
+  readUploadBody,
+  type PreparedMedia,
+  type UploadBody,
+} from './video-ingest.js'
 
 /**
  * Ingest, crash-safe by construction:
@@ -21,6 +27,8 @@ import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './sha
  *    the row. Only now is the photo visible.
  * A failure before 4 deletes the blobs of that file; a crash before 4 leaves blobs that no row
  * references, which `maintenance.sweepOrphans` removes. A row never points at missing bytes.
+ * Video (when enabled) takes the same steps from a file instead of a Buffer, with ffprobe for
+ * step 2 and a poster frame rendered like a photo: see `video-ingest.ts`.
  */
 
 export interface UploadFile {
@@ -196,49 +204,96 @@ async function ingestOne(
     skipped: { index, filename, reason, message, ...extra },
   })
 
-  let data: Buffer
+  // An image arrives as a Buffer; a video (when enabled) as a file, never read into memory.
+  let body: UploadBody
   try {
-    data = await readAll(file.data, ctx.config.limits.maxFileBytes)
+    body = await readUploadBody(ctx, file.data)
   } catch (error) {
     if (isDarkroomError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
       return skip('too_large', error.message)
     }
     throw error
   }
-  if (data.byteLength === 0) return skip('corrupt', 'The file is empty.')
+  try {
+    return await ingestBody(ctx, caller, input, album, body, index, filename, skip)
+  } finally {
+    if (body.kind === 'video') await body.video.dispose()
+  }
+}
 
-  const checksum = createHash('sha256').update(data).digest('hex')
+async function ingestBody(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: UploadInput,
+  album: AlbumRecord | null,
+  body: UploadBody,
+  index: number,
+  filename: string,
+  skip: (reason: SkipReason, message: string) => Outcome,
+): Promise<Outcome> {
+  const data = body.kind === 'image' ? body.data : null
+  const size = body.kind === 'image' ? body.data.byteLength : body.video.size
+  if (size === 0) return skip('corrupt', 'The file is empty.')
+
+  const checksum =
+    body.kind === 'image'
+      ? createHash('sha256').update(body.data).digest('hex')
+      : body.video.checksum
   const albumId = album?.id ?? null
   const existing = await ctx.store.findPhotoByChecksum(caller.ownerId, albumId, checksum)
   if (existing) return duplicateOf(ctx, caller, album, existing, index, filename)
 
-  let probe
-  try {
-    probe = await ctx.media.probeImage(data, {
-      maxInputPixels: ctx.config.limits.maxInputPixels,
-      allowedMimeTypes: ctx.config.allowedMimeTypes,
-    })
-  } catch (error) {
-    const violation = isDarkroomError(error) ? error.violations[0] : undefined
-    if (violation) return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
-    throw error
+  let probe = null
+  if (data) {
+    try {
+      probe = await ctx.media.probeImage(data, {
+        maxInputPixels: ctx.config.limits.maxInputPixels,
+        allowedMimeTypes: ctx.config.allowedMimeTypes,
+      })
+    } catch (error) {
+      const violation = isDarkroomError(error) ? error.violations[0] : undefined
+      if (violation) return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
+      throw error
+    }
   }
 
   const id = ctx.ids.newId()
   const written: string[] = []
   try {
-    const [facts, rendered] = await ctx.cpu.run(() =>
-      Promise.all([
-        ctx.media.readExif(data),
-        ctx.media.renderImage(data, probe, {
-          presets: ctx.config.variants.presets,
-          format: ctx.config.variants.format,
-          quality: ctx.config.variants.quality,
-          watermark: ctx.config.watermark,
-        }),
-      ]),
-    )
-    const variants: StoredVariant[] = rendered.variants.map((v) => ({
+    let media: PreparedMedia
+    if (data && probe) {
+      const imageProbe = probe
+      const [facts, rendered] = await ctx.cpu.run(() =>
+        Promise.all([
+          ctx.media.readExif(data),
+          ctx.media.renderImage(data, imageProbe, {
+            presets: ctx.config.variants.presets,
+            format: ctx.config.variants.format,
+            quality: ctx.config.variants.quality,
+            watermark: ctx.config.watermark,
+          }),
+        ]),
+      )
+      media = {
+        mimeType: imageProbe.mimeType,
+        kind: 'image',
+        width: imageProbe.width,
+        height: imageProbe.height,
+        orientation: imageProbe.orientation,
+        takenAt: facts.takenAt,
+        exif: facts.exif,
+        hue: rendered.hue,
+        thumbhash: rendered.thumbhash,
+        durationSec: null,
+        variants: rendered.variants,
+        original: () => data,
+      }
+    } else if (body.kind === 'video') {
+      media = await prepareVideo(ctx, body.video)
+    } else {
+      throw new Error('unreachable: an image body without a probe')
+    }
+    const variants: StoredVariant[] = media.variants.map((v) => ({
       name: v.name,
       key: variantKey(id, v.name, v.format === 'jpeg' ? 'jpg' : v.format),
       format: v.format,
@@ -250,8 +305,8 @@ async function ingestOne(
     const key = originalKey(id)
     written.push(key, ...variants.map((v) => v.key))
     await Promise.all([
-      ctx.blobs.put(key, data, { contentType: probe.mimeType }),
-      ...rendered.variants.map((v, i) =>
+      ctx.blobs.put(key, media.original(), { contentType: media.mimeType }),
+      ...media.variants.map((v, i) =>
         ctx.blobs.put(variants[i]!.key, v.data, { contentType: v.mimeType }),
       ),
     ])
@@ -264,16 +319,16 @@ async function ingestOne(
       category: input.category ?? null,
       filename,
       description: input.description ?? '',
-      mimeType: probe.mimeType,
-      kind: 'image',
-      size: data.byteLength,
-      width: probe.width,
-      height: probe.height,
-      orientation: probe.orientation,
-      takenAt: facts.takenAt,
-      exif: facts.exif,
-      hue: rendered.hue,
-      thumbhash: rendered.thumbhash,
+      mimeType: media.mimeType,
+      kind: media.kind,
+      size,
+      width: media.width,
+      height: media.height,
+      orientation: media.orientation,
+      takenAt: media.takenAt,
+      exif: media.exif,
+      hue: media.hue,
+      thumbhash: media.thumbhash,
       checksum,
       isPublic: input.isPublic ?? false,
       hidden: false,
@@ -283,7 +338,7 @@ async function ingestOne(
       postId: input.postId ?? null,
       originalKey: key,
       variants,
-      durationSec: null,
+      durationSec: media.durationSec,
       createdAt: now,
       updatedAt: now,
       views: 0,
