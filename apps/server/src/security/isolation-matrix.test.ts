@@ -41,9 +41,9 @@ const TRPC_EXPECTED: Record<string, Row> = {
   'keys.create':             [200,  200,  200,  401,  401,  401],
   'keys.list':               [200,  200,  200,  401,  401,  401],
   'keys.revoke':             [200,  404,  403,  401,  401,  401],
-  'webhooks.create':         [200,  200,  200,  401,  401,  401],
+  'webhooks.create':         [200,  200,  403,  401,  401,  401],
   'webhooks.list':           [200,  200,  200,  401,  401,  401],
-  'webhooks.delete':         [200,  404,  200,  401,  401,  401],
+  'webhooks.delete':         [200,  404,  403,  401,  401,  401],
   'uploads.status':          [200,  404,  200,  401,  401,  401],
 }
 

@@ -52,11 +52,17 @@ describe('webhooks.create / list / delete', () => {
     expect(event.shape.data.darkroom?.violations[0]?.property).toBe('events[0]')
   })
 
-  it('needs photos.read', async () => {
+  it('listing needs photos.read; creating and deleting need photos.write', async () => {
     const h = await makeHarness()
     const writer = h.as(makeCaller('alice', ['photos.write']))
-    const { error } = await failure(h, writer.webhooks.create({ url: 'https://e.com' }))
+    expect((await failure(h, writer.webhooks.list())).error.code).toBe('FORBIDDEN')
+    const reader = h.as(makeCaller('alice', ['photos.read']))
+    const { error } = await failure(h, reader.webhooks.create({ url: 'https://e.com' }))
     expect(error.code).toBe('FORBIDDEN')
+    const { webhook } = await h.alice.webhooks.create({ url: 'https://e.com/hook' })
+    const denied = await failure(h, reader.webhooks.delete({ id: webhook.id }))
+    expect(denied.error.code).toBe('FORBIDDEN')
+    expect(await h.alice.webhooks.list()).toHaveLength(1)
   })
 
   it('queues deliveries for the owner’s events (the server delivers them)', async () => {

@@ -46,7 +46,8 @@ export async function create(
   input: { url: string; events?: readonly DarkroomEventType[] | undefined },
   deps: KeyDeps = {},
 ): Promise<CreatedWebhook> {
-  requireScope(caller, 'photos.read')
+  // Subscribing changes what the server does on the owner's behalf: a write, like uploading.
+  requireScope(caller, 'photos.write')
   const record: WebhookRecord = {
     id: (deps.ids ?? uuidV7Ids).newId(),
     ownerId: caller.ownerId,
@@ -70,7 +71,7 @@ export async function remove(
   caller: Caller,
   input: { id: string },
 ): Promise<{ id: string }> {
-  requireScope(caller, 'photos.read')
+  requireScope(caller, 'photos.write')
   const hook = await serverStore.getWebhook(input.id)
   if (!hook || hook.ownerId !== caller.ownerId) throw DarkroomError.notFound('Webhook', input.id)
   await serverStore.deleteWebhook(hook.id)
