@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { IMAGE_MIME_TYPES, type VariantPreset, type WatermarkConfig } from '../config.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
-import { renderImage, type RenderImageOptions } from './render-image.js'
+import { jpegShrinkFactor, renderImage, type RenderImageOptions } from './render-image.js'
 
 const limits = { maxInputPixels: 150_000_000, allowedMimeTypes: IMAGE_MIME_TYPES }
 const RED = '#ff0000'
@@ -180,21 +180,22 @@ describe('renderImage', () => {
         .toFormat(format)
         .withIccProfile('p3')
         .toBuffer()
-      const { variants } = await render(source, { s: { maxEdge: 150, format: 'png' } })
+      // Under half size, so this compares the colour handling alone (no DCT-scaled decode).
+      const { variants } = await render(source, { s: { maxEdge: 320, format: 'png' } })
       const ours = await sharp(variants[0]!.data).raw().toBuffer({ resolveWithObject: true })
       const direct = await sharp(source)
-        .resize(150, 150, { fit: 'inside' })
+        .resize(320, 320, { fit: 'inside' })
         .toColourspace('srgb')
         .raw()
         .toBuffer({ resolveWithObject: true })
-      expect(ours.info).toMatchObject({ width: 150, height: 100, channels: direct.info.channels })
+      expect(ours.info).toMatchObject({ width: 320, height: 213, channels: direct.info.channels })
       let difference = 0
       for (let i = 0; i < ours.data.length; i++)
         difference += Math.abs(ours.data[i]! - direct.data[i]!)
       expect(difference / ours.data.length).toBeLessThan(1.5)
       // and the profile did change the pixels: P3 read as sRGB would be further off
       const untagged = await sharp(source, { ignoreIcc: true })
-        .resize(150, 150, { fit: 'inside' })
+        .resize(320, 320, { fit: 'inside' })
         .raw()
         .toBuffer()
       let off = 0
@@ -202,6 +203,52 @@ describe('renderImage', () => {
       expect(off / untagged.length).toBeGreaterThan(2)
     },
   )
+
+  it.each([
+    // [long edge, target, expected]: 1 where sharp's own choice is already the best
+    [6000, 2048, 2],
+    [4096, 2048, 2],
+    [4095, 2048, 1],
+    [6144, 2048, 1],
+    [8192, 2048, 4],
+    [6000, 1024, 1],
+    [3000, 1024, 2],
+    [16384, 2048, 8],
+    [20000, 2048, 1],
+  ])(
+    'asks libjpeg for a larger DCT scale only when sharp would not (%i px to %i)',
+    (long, edge, want) => {
+      const probe = { format: 'jpeg', storedWidth: long, storedHeight: Math.round(long / 1.5) }
+      expect(jpegShrinkFactor(probe as never, edge)).toBe(want)
+      expect(jpegShrinkFactor({ ...probe, format: 'png' } as never, edge)).toBe(1)
+    },
+  )
+
+  it('a 24 MP JPEG decoded at 1/2 scale: same size and PSNR above 40 dB against a direct resize, upright', async () => {
+    const noise = { type: 'gaussian' as const, mean: 120, sigma: 60 }
+    const small = await sharp({ create: { width: 600, height: 400, channels: 3, noise } })
+      .png()
+      .toBuffer()
+    const pixels = await sharp(small).resize(6000, 4000, { kernel: 'cubic' }).toBuffer()
+    const jpeg = await sharp(pixels)
+      .jpeg({ quality: 92 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
+    const { variants, probe } = await render(jpeg, { large: { maxEdge: 2048, format: 'png' } })
+    expect(jpegShrinkFactor(probe, 2048)).toBe(2)
+    const ours = await sharp(variants[0]!.data).raw().toBuffer({ resolveWithObject: true })
+    const direct = await sharp(jpeg)
+      .rotate()
+      .resize(2048, 2048, { fit: 'inside' })
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    expect(ours.info).toMatchObject({ width: 1365, height: 2048 })
+    expect(direct.info).toMatchObject({ width: 1365, height: 2048 })
+    let squared = 0
+    for (let i = 0; i < ours.data.length; i++) squared += (ours.data[i]! - direct.data[i]!) ** 2
+    const psnr = 10 * Math.log10(255 ** 2 / (squared / ours.data.length))
+    expect(psnr).toBeGreaterThan(40)
+  })
 
   it('keeps alpha in WebP, PNG and AVIF, and flattens JPEG onto white', async () => {
     const png = await sharp({

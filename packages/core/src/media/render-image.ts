@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sharp, { type Sharp } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'
 import type { VariantFormat, VariantPreset, WatermarkConfig } from '../config.js'
@@ -15,9 +19,12 @@ import type { ImageProbe } from './probe-image.js'
  *
  * JPEG shrink-on-load: sharp asks libjpeg for a DCT-scaled decode (1/2, 1/4, 1/8) only when the
  * shrink is at least 3 (it steps down "for known libjpeg rounding errors" whenever the integer part
- * of the shrink equals the factor), so a 2048 px variant of a 4096-6143 px photo is decoded at
- * full size; nothing in sharp's API reaches jpegload's `shrink` to do better. Above 6144 px (the
- * 280 MP corpus giant renders in 0.4 s) and for every smaller target, it happens by itself.
+ * of the shrink equals the factor), so a 2048 px variant of a 4096-6143 px photo (every 12-24 MP
+ * camera) would be decoded at full size. Nothing in sharp's API reaches jpegload's `shrink`, but
+ * libvips reads load options from a file name (`photo.jpg[shrink=2]`): such JPEGs are written to a
+ * temp file and loaded that way, with the largest factor that still leaves at least the target
+ * size. That decode is 30-40% faster and the variants keep their quality (PSNR above 40 dB against a
+ * direct resize, see the tests).
  *
  * Orientation is applied once, from the probe: for JPEG/PNG/WebP/TIFF by the EXIF IFD0
  * Orientation (our own reading; libvips would clamp an invalid 42 to 8, and fall back to the
@@ -133,10 +140,13 @@ function configureSharp(): void {
 
 /** The source, upright, fitted inside `edge` x `edge` (never enlarged), as 8-bit sRGB. */
 async function decode(data: Uint8Array, probe: ImageProbe, edge: number): Promise<Bitmap> {
+  const factor = jpegShrinkFactor(probe, edge)
+  const file = factor > 1 ? await tempCopy(data) : null
   try {
+    const source = file ? `${file}[shrink=${factor}]` : data
     const pipeline = usesHeifWorker(data, probe)
       ? await decodeInWorker(data, probe, edge)
-      : await decodeWithSharp(data, probe, edge)
+      : await decodeWithSharp(source, probe, edge)
     const { data: pixels, info } = await pipeline
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -144,10 +154,41 @@ async function decode(data: Uint8Array, probe: ImageProbe, edge: number): Promis
     return { data: pixels, width: info.width, height: info.height, channels: info.channels }
   } catch (error) {
     throw refusal(error, probe)
+  } finally {
+    if (file) await rm(file, { force: true })
   }
 }
 
-async function decodeWithSharp(data: Uint8Array, probe: ImageProbe, edge: number) {
+/** The bytes in a temp file (in the OS temp folder), or null if it cannot be written. */
+async function tempCopy(data: Uint8Array): Promise<string | null> {
+  const file = join(tmpdir(), `darkroom-decode-${randomUUID()}.jpg`)
+  try {
+    await writeFile(file, data)
+    return file
+  } catch {
+    // A full or read-only temp folder only costs speed: the decode reads the buffer instead.
+    await rm(file, { force: true }).catch(() => {})
+    return null
+  }
+}
+
+/**
+ * The DCT scale (2, 4 or 8) to ask libjpeg for, when it is larger than the one sharp would pick by
+ * itself (see the module comment); 1 when sharp's own choice is as good. The decoded long edge,
+ * `floor(long / factor)`, never falls below the target, so nothing is ever enlarged.
+ */
+export function jpegShrinkFactor(probe: ImageProbe, edge: number): number {
+  if (probe.format !== 'jpeg') return 1
+  const long = Math.max(probe.storedWidth, probe.storedHeight)
+  const shrink = long / edge
+  let best = 1
+  for (const factor of [2, 4, 8]) if (Math.floor(long / factor) >= edge) best = factor
+  let sharps = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1
+  if (sharps > 1 && Math.floor(shrink) === sharps) sharps /= 2
+  return best > sharps ? best : 1
+}
+
+async function decodeWithSharp(source: Uint8Array | string, probe: ImageProbe, edge: number) {
   // failOn 'error' refuses truncated files instead of storing them half grey; the limit is the
   // probed size, a second line of defence should the bytes not be what was probed.
   const input = {
@@ -155,22 +196,25 @@ async function decodeWithSharp(data: Uint8Array, probe: ImageProbe, edge: number
     limitInputPixels: Math.max(1, probe.storedWidth * probe.storedHeight),
   }
   const box = [edge, edge, { fit: 'inside', withoutEnlargement: true }] as const
-  if (HEIF_FORMATS.has(probe.format)) return sharp(data, input).resize(...box)
+  if (HEIF_FORMATS.has(probe.format)) return sharp(source, input).resize(...box)
   if (Math.max(probe.storedWidth, probe.storedHeight) > edge) {
     // sharp converts an embedded ICC profile to sRGB before it resizes: at 24 MP that costs twice
     // the decode. Resizing in the source's own space and converting the small bitmap gives the
     // same pixels (mean difference under 1/255) in a third of the time; an uncompressed TIFF carries the
     // profile from one step to the next. 8-bit RGB only: sharp treats CMYK and 16-bit apart.
-    const { icc, space, depth } = await sharp(data, input).metadata()
+    const { icc, space, depth } = await sharp(source, input).metadata()
     if (icc && space === 'srgb' && depth === 'uchar') {
-      const resized = await orient(sharp(data, { ...input, ignoreIcc: true }).resize(...box), probe)
+      const resized = await orient(
+        sharp(source, { ...input, ignoreIcc: true }).resize(...box),
+        probe,
+      )
         .keepIccProfile()
         .tiff({ compression: 'none' })
         .toBuffer()
       return sharp(resized)
     }
   }
-  return orient(sharp(data, input).resize(...box), probe)
+  return orient(sharp(source, input).resize(...box), probe)
 }
 
 /**
