@@ -35,7 +35,7 @@ describe('loadConfig', () => {
       publicBaseUrl: 'https://img.example.com',
     })
     expect(config.database).toEqual({ kind: 'sqlite', filename: '/tmp/x.db' })
-    expect(config.blobs.root).toBe('/srv/darkroom/blobs')
+    expect(config.blobs).toMatchObject({ kind: 'fs', root: '/srv/darkroom/blobs' })
     expect(config.guestUploads).toBe(true)
 
     const bad = () =>

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { isDarkroomError } from '@darkroom/core'
 import { compose } from './compose.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
@@ -7,22 +8,23 @@ import { createLogger } from './logger.js'
 /**
  * Starts the server from env: config, compose, listen, print the URL (and the admin key on the
  * first start), and stop gracefully on SIGTERM or SIGINT (a second signal exits at once).
+ *
+ * A start-up refused for a known reason (a bad variable, or an engine that cannot run as
+ * configured, such as video enabled without ffmpeg) prints one line and exits 1: the message
+ * already says what to fix, and a stack trace would bury it. Anything else is a bug and keeps
+ * its stack.
  */
 export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
-  let config
+  let started
   try {
-    config = loadConfig(env)
+    started = await start(env)
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(1)
-    }
-    throw error
+    const line = startupFailure(error)
+    if (line === null) throw error
+    console.error(line)
+    process.exit(1)
   }
-  const logger = createLogger(config.logLevel)
-  const app = await compose({ config, logger })
-  const key = await app.ensureAdminKey()
-  const url = await app.listen()
+  const { config, logger, app, key, url } = started
   logger.info({ url, dataDir: config.dataDir }, 'Darkroom is listening')
   console.log(`Darkroom is listening on ${url}`)
   if (key) {
@@ -57,4 +59,26 @@ export async function serve(env: Record<string, string | undefined> = process.en
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+}
+
+async function start(env: Record<string, string | undefined>) {
+  const config = loadConfig(env)
+  const logger = createLogger(config.logLevel)
+  const app = await compose({ config, logger })
+  const key = await app.ensureAdminKey()
+  const url = await app.listen()
+  return { config, logger, app, key, url }
+}
+
+/**
+ * The message for a start-up refused for a known reason, or `null` for an unexpected error.
+ * A `DarkroomError` becomes one line led by its code; a `ConfigError` already lists every bad
+ * variable, one per line.
+ */
+function startupFailure(error: unknown): string | null {
+  if (error instanceof ConfigError) return error.message
+  if (isDarkroomError(error)) {
+    return `Darkroom cannot start: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}`
+  }
+  return null
 }

@@ -127,7 +127,7 @@ describe('tRPC over HTTP', () => {
         { albumId: album.id },
       ),
     )
-    const [p, q] = uploaded as [{ id: string }, { id: string }]
+    const [p, q] = uploaded as unknown as [{ id: string }, { id: string }]
 
     expect((await failure(bob.photos.get.query({ id: p.id }))).status).toBe(404)
     expect((await bob.photos.list.query({})).items.map((i) => i.id)).not.toContain(p.id)

@@ -3,16 +3,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDarkroom } from '@darkroom/core'
 import {
+  capScenarioArb,
   checkAgainstModel,
   checkCapsUnderConcurrency,
   checkKeysetPaging,
   makeJpeg,
   ManualClock,
   MemoryBlobStore,
+  pagingScenarioArb,
+  photoCommandsArb,
   sequentialIds,
-  type AlbumSlot,
   type EngineFactory,
-  type PhotoCommand,
 } from '@darkroom/core/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -20,8 +21,9 @@ import { createSqliteStore } from './metadata/sqlite.js'
 
 /**
  * The photo invariants of core (packages/core/src/services/photos/invariants.property.test.ts)
- * on SQLite: the same model, paging and concurrency properties, each run on a fresh database
- * file, so that position keys, keyset queries and cap transactions are checked in SQL too.
+ * on SQLite: the same model, paging and concurrency properties over the same generators, each
+ * run on a fresh database file, so that position keys, keyset queries and cap transactions are
+ * checked in SQL too.
  */
 
 const CONFIG = { concurrency: 1, variants: { presets: { small: { maxEdge: 16 } } } }
@@ -47,78 +49,25 @@ const sqlite: EngineFactory = async () => {
   return { darkroom, close: () => darkroom.close() }
 }
 
-const slot = fc.constantFrom<AlbumSlot>(0, 1, 2)
-const commandArb: fc.Arbitrary<PhotoCommand> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant('upload' as const),
-      album: slot,
-      count: fc.integer({ min: 1, max: 3 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('move' as const), pick: fc.nat(), album: slot }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant('reorder' as const),
-      pick: fc.nat(),
-      anchor: fc.nat(),
-      before: fc.boolean(),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('delete' as const),
-      pick: fc.nat(),
-      hard: fc.boolean(),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('restore' as const), pick: fc.nat() }) },
-)
-
 describe('photo invariants (SQLite)', () => {
   it('photos.list by position equals the model after any sequence of commands', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: 25 }), (commands) =>
-        checkAgainstModel(sqlite, pool, commands),
-      ),
+      fc.asyncProperty(photoCommandsArb, (commands) => checkAgainstModel(sqlite, pool, commands)),
       { numRuns: 40 },
     )
   })
 
   it('keyset pagination visits every photo exactly once while inserts happen between pages', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          initial: fc.array(slot, { minLength: 0, maxLength: 14 }),
-          sort: fc.constantFrom('uploaded', 'taken', 'filename', 'size', 'rating', 'position'),
-          order: fc.constantFrom('asc', 'desc'),
-          pageSize: fc.integer({ min: 1, max: 5 }),
-          insertsBetween: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 4 }),
-          album: fc.option(slot, { nil: undefined }),
-        }),
-        (scenario) => checkKeysetPaging(sqlite, pool, scenario),
-      ),
+      fc.asyncProperty(pagingScenarioArb, (scenario) => checkKeysetPaging(sqlite, pool, scenario)),
       { numRuns: 40 },
     )
   })
 
   it('no interleaving of concurrent batches, moves and copies passes a cap or a quota', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          photoCap: fc.integer({ min: 0, max: 6 }),
-          batches: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
-          moves: fc.array(fc.record({ copy: fc.boolean() }), { maxLength: 4 }),
-          quotaImages: fc.integer({ min: 0, max: 6 }),
-          quotaBatches: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 4 }),
-        }),
-        (scenario) => checkCapsUnderConcurrency(sqlite, pool, scenario),
+      fc.asyncProperty(capScenarioArb, (scenario) =>
+        checkCapsUnderConcurrency(sqlite, pool, scenario),
       ),
       { numRuns: 30 },
     )

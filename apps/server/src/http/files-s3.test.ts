@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createS3BlobStore, type S3BlobStore } from '@darkroom/storage/s3'
 import { readAllBytes, startS3Server, type TestS3Server } from '@darkroom/storage/testing'
-import * as tus from 'tus-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   makeNoiseJpeg,
@@ -11,6 +10,12 @@ import {
   startServer,
   type TestServer,
 } from '../testing/harness.js'
+import {
+  startTusUpload,
+  uploadFirstChunk,
+  uploadIdOf,
+  type TusTarget,
+} from '../testing/tus-upload.js'
 
 /**
  * The server with `BLOB_URL=s3://...` against a real s3rver on 127.0.0.1: tus-js-client
@@ -55,50 +60,8 @@ afterAll(async () => {
   await s3?.stop()
 })
 
-interface Outcome {
-  upload: tus.Upload
-  photoId: string | null
-  status: number | null
-  body: string | null
-}
-
-function tusUpload(
-  data: Buffer,
-  options: Partial<tus.UploadOptions> & { key?: string; target?: TestServer } = {},
-): { upload: tus.Upload; done: Promise<Outcome> } {
-  let upload!: tus.Upload
-  const done = new Promise<Outcome>((resolve) => {
-    const { key = aliceKey, target = server, ...rest } = options
-    upload = new tus.Upload(data, {
-      endpoint: `${target.url}/files`,
-      headers: { authorization: `Bearer ${key}` },
-      retryDelays: [],
-      storeFingerprintForResuming: false,
-      metadata: { filename: 'photo.jpg' },
-      ...rest,
-      onSuccess: ({ lastResponse }) =>
-        resolve({
-          upload,
-          photoId: lastResponse.getHeader('Darkroom-Photo-Id') ?? null,
-          status: lastResponse.getStatus(),
-          body: null,
-        }),
-      onError: (error) => {
-        const response = (error as tus.DetailedError).originalResponse
-        resolve({
-          upload,
-          photoId: null,
-          status: response?.getStatus() ?? null,
-          body: response?.getBody() ?? String(error),
-        })
-      },
-    })
-    upload.start()
-  })
-  return { upload, done }
-}
-
-const idOf = (upload: tus.Upload) => upload.url!.split('/').pop()!
+/** Uploads as alice to the shared server. */
+const asAlice = (): TusTarget => ({ url: server.url, key: aliceKey })
 
 async function keysUnder(prefix: string): Promise<string[]> {
   const keys: string[] = []
@@ -142,11 +105,15 @@ describe('tus uploads into S3', () => {
     // About 9 MB in 4 MiB PATCHes: a tail under S3's 5 MiB part minimum, an 8 MiB part, the end.
     const data = await makeNoiseJpeg(3200, 3200, 11)
     expect(data.length).toBeGreaterThan(8 * MiB)
-    const { done } = tusUpload(data, { chunkSize: 4 * MiB, metadata: { filename: 'big.jpg' } })
+    const { done } = startTusUpload(asAlice(), data, {
+      chunkSize: 4 * MiB,
+      metadata: { filename: 'big.jpg' },
+    })
     const outcome = await done
     expect(outcome.body).toBeNull()
     expect(outcome.photoId).toMatch(/^[0-9a-f-]{36}$/)
     const photoId = outcome.photoId!
+    const uploadId = uploadIdOf(outcome.upload)
 
     const original = await bucket.get(`${PREFIX}/photos/${photoId}/original`)
     expect(original).not.toBeNull()
@@ -163,37 +130,24 @@ describe('tus uploads into S3', () => {
     })
     expect(variant.status).toBe(200)
     expect((await variant.arrayBuffer()).byteLength).toBeGreaterThan(100)
-    expect(await alice.uploads.status.query({ id: idOf(outcome.upload) })).toMatchObject({
+    expect(await alice.uploads.status.query({ id: uploadId })).toMatchObject({
       state: 'ready',
       photoId,
     })
 
     // The upload's object, info and tail are gone from the bucket, no multipart upload is open.
     await waitFor(async () => (await keysUnder(`${PREFIX}/uploads/`)).length === 0)
-    expect(await openMultipartUploads(`${PREFIX}/uploads/${idOf(outcome.upload)}`)).toEqual([])
+    expect(await openMultipartUploads(`${PREFIX}/uploads/${uploadId}`)).toEqual([])
     // Blobs are under the prefix, nothing at the bucket's root.
     expect((await keysUnder('photos/')).length).toBe(0)
   })
 
   it('resumes an interrupted upload from the offset S3 holds', async () => {
     const data = await makeNoiseJpeg(1800, 1800, 12)
-    let first!: tus.Upload
-    const stopped = new Promise<void>((resolve) => {
-      first = new tus.Upload(data, {
-        endpoint: `${server.url}/files`,
-        headers: { authorization: `Bearer ${aliceKey}` },
-        retryDelays: [],
-        storeFingerprintForResuming: false,
-        chunkSize: 2 * MiB,
-        metadata: { filename: 'resumed.jpg' },
-        onChunkComplete: () => {
-          void first.abort().then(resolve)
-        },
-        onError: () => resolve(),
-      })
-      first.start()
+    const first = await uploadFirstChunk(asAlice(), data, {
+      chunkSize: 2 * MiB,
+      metadata: { filename: 'resumed.jpg' },
     })
-    await stopped
     const url = first.url!
     const head = await fetch(url, {
       method: 'HEAD',
@@ -202,14 +156,14 @@ describe('tus uploads into S3', () => {
     expect(head.status).toBe(200)
     // The first 2 MiB are below S3's part minimum: the store keeps them as the `.part` tail.
     expect(Number(head.headers.get('upload-offset'))).toBe(2 * MiB)
-    expect(await keysUnder(`${PREFIX}/uploads/${idOf(first)}`)).toEqual(
+    expect(await keysUnder(`${PREFIX}/uploads/${uploadIdOf(first)}`)).toEqual(
       expect.arrayContaining([
-        `${PREFIX}/uploads/${idOf(first)}.info`,
-        `${PREFIX}/uploads/${idOf(first)}.part`,
+        `${PREFIX}/uploads/${uploadIdOf(first)}.info`,
+        `${PREFIX}/uploads/${uploadIdOf(first)}.part`,
       ]),
     )
 
-    const { done } = tusUpload(data, { uploadUrl: url, chunkSize: 4 * MiB })
+    const { done } = startTusUpload(asAlice(), data, { uploadUrl: url, chunkSize: 4 * MiB })
     const outcome = await done
     expect(outcome.body).toBeNull()
     expect(outcome.photoId).toBeTruthy()
@@ -218,11 +172,11 @@ describe('tus uploads into S3', () => {
   })
 
   it('refuses a file of the wrong type at its first bytes and leaves nothing in the bucket', async () => {
-    const { done } = tusUpload(PDF_BYTES, { metadata: { filename: 'doc.pdf' } })
+    const { done } = startTusUpload(asAlice(), PDF_BYTES, { metadata: { filename: 'doc.pdf' } })
     const outcome = await done
     expect(outcome.status).toBe(422)
     expect(outcome.body).toContain('"code"')
-    const id = idOf(outcome.upload)
+    const id = uploadIdOf(outcome.upload)
     await waitFor(async () => (await keysUnder(`${PREFIX}/uploads/${id}`)).length === 0)
     expect(await openMultipartUploads(`${PREFIX}/uploads/${id}`)).toEqual([])
     const status = await server.client(aliceKey).uploads.status.query({ id })
@@ -272,21 +226,11 @@ describe('tus uploads into S3', () => {
     try {
       const key = await short.key('carol')
       const data = await makeNoiseJpeg(300, 200, 13)
-      let upload!: tus.Upload
-      await new Promise<void>((resolve) => {
-        upload = new tus.Upload(data, {
-          endpoint: `${short.url}/files`,
-          headers: { authorization: `Bearer ${key}` },
-          retryDelays: [],
-          storeFingerprintForResuming: false,
-          chunkSize: 5000,
-          metadata: { filename: 'late.jpg' },
-          onChunkComplete: () => void upload.abort().then(resolve),
-          onError: () => resolve(),
-        })
-        upload.start()
+      const upload = await uploadFirstChunk({ url: short.url, key }, data, {
+        chunkSize: 5000,
+        metadata: { filename: 'late.jpg' },
       })
-      const id = idOf(upload)
+      const id = uploadIdOf(upload)
       expect((await keysUnder(`site-b/uploads/${id}`)).length).toBeGreaterThan(0)
       expect(await openMultipartUploads(`site-b/uploads/${id}`)).toHaveLength(1)
       expect(await short.app.files.cleanupExpired()).toBe(0)

@@ -10,7 +10,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, loadConfig } from '../config.js'
 import { UploadRateLimiter } from '../http/rate-limit.js'
-import { signUrl } from '../http/signed-urls.js'
+import { signUrl, type ImageParams } from '../http/signed-urls.js'
 import { makeNoiseJpeg, startServer, uploadForm, type TestServer } from '../testing/harness.js'
 
 /**
@@ -78,60 +78,41 @@ function withParam(url: string, key: string, value: string): string {
   return `${u.pathname}?${u.searchParams.toString()}`
 }
 
+/** Replaces a signed URL's `sig` with what `change` makes of it. */
+function withSig(url: string, change: (sig: string) => string): string {
+  return withParam(url, 'sig', change(new URL(url, 'http://x').searchParams.get('sig')!))
+}
+
+/** `path` signed with the server's secret, valid for an hour unless `expires` says otherwise. */
+function signed(path: string, params: ImageParams = {}, expires = inAnHour()): string {
+  return signUrl(server.app.signingSecret, path, params, expires)
+}
+
+/** What most cases tamper with: a valid signed URL of alice's photo as a 100-px WebP. */
+const signedImage = (params: ImageParams = { w: 100 }) => signed(`/image/${photoId}.webp`, params)
+
 const SIGNED_CASES: SignedCase[] = [
-  {
-    name: 'a valid signature',
-    url: () => signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()),
-    status: 200,
-  },
+  { name: 'a valid signature', url: () => signedImage(), status: 200 },
   {
     name: 'a valid signature with an unknown parameter added (ignored)',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()) +
-      '&utm=1',
+    url: () => signedImage() + '&utm=1',
     status: 200,
   },
   {
     name: 'one hex digit of the signature changed',
-    url: () => {
-      const url = signUrl(
-        server.app.signingSecret,
-        `/image/${photoId}.webp`,
-        { w: 100 },
-        inAnHour(),
-      )
-      const sig = new URL(url, 'http://x').searchParams.get('sig')!
-      const flipped = (sig[0] === '0' ? '1' : '0') + sig.slice(1)
-      return withParam(url, 'sig', flipped)
-    },
+    url: () => withSig(signedImage(), (sig) => (sig[0] === '0' ? '1' : '0') + sig.slice(1)),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'a signature truncated',
-    url: () => {
-      const url = signUrl(
-        server.app.signingSecret,
-        `/image/${photoId}.webp`,
-        { w: 100 },
-        inAnHour(),
-      )
-      return withParam(url, 'sig', new URL(url, 'http://x').searchParams.get('sig')!.slice(0, 40))
-    },
+    url: () => withSig(signedImage(), (sig) => sig.slice(0, 40)),
     status: 403,
     message: /malformed/,
   },
   {
     name: 'a signature in upper case',
-    url: () => {
-      const url = signUrl(
-        server.app.signingSecret,
-        `/image/${photoId}.webp`,
-        { w: 100 },
-        inAnHour(),
-      )
-      return withParam(url, 'sig', new URL(url, 'http://x').searchParams.get('sig')!.toUpperCase())
-    },
+    url: () => withSig(signedImage(), (sig) => sig.toUpperCase()),
     status: 403,
     message: /malformed/,
   },
@@ -143,120 +124,73 @@ const SIGNED_CASES: SignedCase[] = [
   },
   {
     name: 'expired a second ago',
-    url: () =>
-      signUrl(
-        server.app.signingSecret,
-        `/image/${photoId}.webp`,
-        { w: 100 },
-        new Date(Date.now() - 1000),
-      ),
+    url: () => signed(`/image/${photoId}.webp`, { w: 100 }, new Date(Date.now() - 1000)),
     status: 403,
     message: /expired/,
   },
   {
     name: 'its expiry pushed forward',
-    url: () => {
-      const url = signUrl(
-        server.app.signingSecret,
-        `/image/${photoId}.webp`,
-        { w: 100 },
-        inAnHour(),
-      )
-      return withParam(url, 'exp', String(Math.floor(Date.now() / 1000) + 86_400 * 365))
-    },
+    url: () =>
+      withParam(signedImage(), 'exp', String(Math.floor(Date.now() / 1000) + 86_400 * 365)),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed for another width',
-    url: () =>
-      withParam(
-        signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()),
-        'w',
-        '2000',
-      ),
+    url: () => withParam(signedImage(), 'w', '2000'),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed with a height added',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()) + '&h=90',
+    url: () => signedImage() + '&h=90',
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed with crop added',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()) +
-      '&crop=1',
+    url: () => signedImage() + '&crop=1',
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed for another quality',
-    url: () =>
-      withParam(
-        signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100, q: 40 }, inAnHour()),
-        'q',
-        '100',
-      ),
+    url: () => withParam(signedImage({ w: 100, q: 40 }), 'q', '100'),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed for another format',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()).replace(
-        '.webp',
-        '.png',
-      ),
+    url: () => signedImage().replace('.webp', '.png'),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'replayed for another photo',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()).replace(
-        photoId,
-        otherPhotoId,
-      ),
+    url: () => signedImage().replace(photoId, otherPhotoId),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'an /image signature replayed on the original',
-    url: () =>
-      signUrl(server.app.signingSecret, `/image/${photoId}.webp`, {}, inAnHour()).replace(
-        `/image/${photoId}.webp`,
-        `/photos/${photoId}/original.jpg`,
-      ),
+    url: () => signedImage({}).replace(`/image/${photoId}.webp`, `/photos/${photoId}/original.jpg`),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'a signed original',
-    url: () => signUrl(server.app.signingSecret, `/photos/${photoId}/original.jpg`, {}, inAnHour()),
+    url: () => signed(`/photos/${photoId}/original.jpg`),
     status: 200,
   },
   {
     name: 'a signed original replayed for the small variant',
-    url: () =>
-      signUrl(server.app.signingSecret, `/photos/${photoId}/original.jpg`, {}, inAnHour()).replace(
-        'original.jpg',
-        'small.webp',
-      ),
+    url: () => signed(`/photos/${photoId}/original.jpg`).replace('original.jpg', 'small.webp'),
     status: 403,
     message: /does not match/,
   },
   {
     name: 'an expiry that is not a number',
-    url: () =>
-      withParam(
-        signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 100 }, inAnHour()),
-        'exp',
-        '1e20',
-      ),
+    url: () => withParam(signedImage(), 'exp', '1e20'),
     status: 403,
     message: /malformed/,
   },
@@ -281,7 +215,7 @@ describe('signed image URLs', () => {
       .client(aliceKey)
       .photos.upload.mutate(uploadForm([{ name: 'gone.jpg', data: await makeJpeg({ seed: 703 }) }]))
     const id = uploaded[0]!.id
-    const url = signUrl(server.app.signingSecret, `/image/${id}.webp`, { w: 64 }, inAnHour())
+    const url = signed(`/image/${id}.webp`, { w: 64 })
     expect((await get(url)).status).toBe(200)
     await server.client(aliceKey).photos.delete.mutate({ id, hard: true })
     expect((await get(url)).status).toBe(404)
@@ -290,7 +224,7 @@ describe('signed image URLs', () => {
   it('signatures are compared in constant time', async () => {
     const spy = vi.mocked(crypto.timingSafeEqual)
     spy.mockClear()
-    const url = signUrl(server.app.signingSecret, `/image/${photoId}.webp`, { w: 120 }, inAnHour())
+    const url = signedImage({ w: 120 })
     expect((await get(withParam(url, 'sig', '0'.repeat(64)))).status).toBe(403)
     expect(spy).toHaveBeenCalled()
   })

@@ -303,7 +303,9 @@ describe('cut-off and damaged files', () => {
     'a %s cut in its pixel data is probed, then refused as corrupt by the render',
     async (format) => {
       const noise = { type: 'gaussian' as const, mean: 128, sigma: 50 }
-      const full = await sharp({ create: { width: 300, height: 200, channels: 3, noise } })
+      const full = await sharp({
+        create: { width: 300, height: 200, channels: 3, background: '#000', noise },
+      })
         .toFormat(format)
         .toBuffer()
       const cut = full.subarray(0, Math.floor(full.length / 2))

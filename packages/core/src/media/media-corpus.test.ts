@@ -126,7 +126,7 @@ describe.skipIf(!corpus)(corpus ? 'media corpus' : CORPUS_MISSING, () => {
       const bytes = read(entry)
       const outcome = await probeImage(bytes, limits)
         .then((probe) => renderImage(bytes, probe, renderOptions))
-        .catch((error: unknown) => error)
+        .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
       if (outcome instanceof Error) {
         expect(outcome).toBeInstanceOf(DarkroomError)
         expect((outcome as DarkroomError).code).toBe('VALIDATION')

@@ -1,8 +1,8 @@
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { readExif } from './read-exif.js'
 
-type Exif = NonNullable<Parameters<sharp.Sharp['withExif']>[0]>
+type Exif = NonNullable<Parameters<Sharp['withExif']>[0]>
 
 function canvas() {
   return sharp({ create: { width: 16, height: 12, channels: 3, background: '#808080' } })

@@ -175,7 +175,9 @@ describe('renderImage', () => {
     'converts an embedded ICC profile (Display P3 %s) to sRGB, as sharp does in one pass',
     async (format) => {
       const noise = { type: 'gaussian' as const, mean: 128, sigma: 70 }
-      const source = await sharp({ create: { width: 60, height: 40, channels: 4, noise } })
+      const source = await sharp({
+        create: { width: 60, height: 40, channels: 4, background: '#000', noise },
+      })
         .resize(600, 400)
         .toFormat(format)
         .withIccProfile('p3')
@@ -226,7 +228,9 @@ describe('renderImage', () => {
 
   it('a 24 MP JPEG decoded at 1/2 scale: same size and PSNR above 40 dB against a direct resize, upright', async () => {
     const noise = { type: 'gaussian' as const, mean: 120, sigma: 60 }
-    const small = await sharp({ create: { width: 600, height: 400, channels: 3, noise } })
+    const small = await sharp({
+      create: { width: 600, height: 400, channels: 3, background: '#000', noise },
+    })
       .png()
       .toBuffer()
     const pixels = await sharp(small).resize(6000, 4000, { kernel: 'cubic' }).toBuffer()
