@@ -103,6 +103,25 @@ describe('photos.upload', () => {
     ])
   })
 
+  it('keeps the batch in file order when a later file finishes first', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const album = await darkroom.albums.create(alice, { title: 'order' })
+    // The first file is by far the slowest to render; the rest are tiny.
+    const files = [
+      { filename: 'big.jpg', data: await makeJpeg({ width: 3000, height: 2000 }) },
+      ...(await Promise.all(
+        [1, 2, 3, 4, 5].map(async (n) => ({
+          filename: `small-${n}.png`,
+          data: await makePng({ width: 16 + n, height: 16 }),
+        })),
+      )),
+    ]
+    const { uploaded } = await darkroom.photos.upload(alice, { albumId: album.id, files })
+    expect(uploaded.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
+    const page = await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })
+    expect(page.items.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
+  })
+
   it('refuses a single invalid file with VALIDATION and stores nothing', async () => {
     const { darkroom, blobs, store } = await makeTestDarkroom()
     const error = await darkroom.photos
