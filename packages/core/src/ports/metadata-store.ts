@@ -180,7 +180,8 @@ export interface MetadataStore extends MetadataOps {
    * Runs `fn` in one transaction: every write inside commits together or not at all. Writers
    * that lock the same album or owner (`lockAlbum`, `lockOwner`) run one after the other, so a
    * cap checked inside holds at commit. Use the `tx` handed in, not the store, inside `fn`.
-   * Not re-entrant.
+   * Not re-entrant. An adapter may run `fn` again when the database aborts the transaction as a
+   * deadlock victim: keep side effects (blobs, events) outside it.
    */
   transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T>
   /** Brings the schema up to date. Idempotent; `createDarkroom` calls it. */

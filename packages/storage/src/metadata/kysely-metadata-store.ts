@@ -46,8 +46,10 @@ import { KyselyServerStore } from '../server/kysely-server-store.js'
  * - Sort values are stored beside the data they come from (`taken_sort`, `rating_avg`, the
  *   folded search text, `album_key`), computed by the same functions as the in-memory store, so
  *   that order, keysets and search agree with it to the bit.
- * - Keysets use `(col > v) OR (col = v AND id > vid)` rather than row values, which both
- *   dialects plan onto the `(owner_id, col, id)` indexes.
+ * - Keysets are row values, `(col, id) > (v, vid)`: both dialects seek the `(owner_id,
+ *   [album_key,] col, id)` index straight to the keyset, so the last page of a million costs
+ *   the first's. The OR form `col > v OR (col = v AND id > vid)` let SQLite's planner choose,
+ *   on a million analysed rows, a multi-index OR with a sort, and Postgres no range at all.
  * - Unique violations become `CONFLICT`; a foreign key violation on a photo's album or a
  *   reaction's photo becomes `NOT_FOUND` naming it; the vendor error is the `cause`.
  * - SQLite needs `PRAGMA foreign_keys = ON` (deletes cascade to reactions); `createSqliteStore`
@@ -60,7 +62,48 @@ export interface KyselyMetadataStoreOptions {
 }
 
 type Db = Kysely<Database>
-type PhotoRow = Selectable<PhotosTable>
+/**
+ * The columns `toPhoto` reads. Listings select just these: the search and sort copies
+ * (`filename_search`, `taken_sort`, ...) are never returned, and a page of rows costs mostly
+ * the building of row objects, column by column.
+ */
+const PHOTO_COLUMNS = [
+  'id',
+  'ownerId',
+  'albumId',
+  'category',
+  'filename',
+  'description',
+  'mimeType',
+  'kind',
+  'size',
+  'width',
+  'height',
+  'orientation',
+  'takenAt',
+  'exif',
+  'hue',
+  'thumbhash',
+  'checksum',
+  'isPublic',
+  'hidden',
+  'pending',
+  'deletedAt',
+  'position',
+  'postId',
+  'originalKey',
+  'variants',
+  'durationSec',
+  'createdAt',
+  'updatedAt',
+  'views',
+  'downloads',
+  'likes',
+  'ratingSum',
+  'ratingCount',
+  'commentCount',
+] as const satisfies readonly (keyof PhotosTable)[]
+type PhotoRow = Pick<Selectable<PhotosTable>, (typeof PHOTO_COLUMNS)[number]>
 type PhotoEb = ExpressionBuilder<Database, 'photos'>
 
 const SORT_COLUMNS = {
@@ -152,23 +195,12 @@ class KyselyOps implements MetadataOps {
     const { order, after } = query
     const filter = (eb: PhotoEb) => this.#photoFilter(eb, query)
 
-    const counted =
-      query.count === false
-        ? null
-        : await this.db
-            .selectFrom('photos')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where(filter)
-            .executeTakeFirstOrThrow()
+    const total = query.count === false ? null : await this.#countPhotos(query)
 
-    let page = this.db.selectFrom('photos').selectAll().where(filter)
+    let page = this.db.selectFrom('photos').select(PHOTO_COLUMNS).where(filter)
     if (after) {
-      const op = order === 'asc' ? '>' : '<'
       page = page.where((eb) =>
-        eb.or([
-          eb(column, op, after.value),
-          eb.and([eb(column, '=', after.value), eb('id', op, after.id)]),
-        ]),
+        eb(eb.refTuple(column, 'id'), order === 'asc' ? '>' : '<', eb.tuple(after.value, after.id)),
       )
     }
     const rows = await page
@@ -177,7 +209,7 @@ class KyselyOps implements MetadataOps {
       .limit(query.limit)
       .offset(query.offset ?? 0)
       .execute()
-    return { items: rows.map(toPhoto), total: counted ? Number(counted.n) : null }
+    return { items: rows.map(toPhoto), total }
   }
 
   async updatePhoto(id: string, patch: PhotoPatch): Promise<PhotoRecord> {
@@ -235,11 +267,12 @@ class KyselyOps implements MetadataOps {
   }
 
   async countAlbumPhotos(albumId: string): Promise<number> {
+    // From the trigger-kept counts (migration 0003): a cap check costs a lookup, not a count.
     const row = await this.db
-      .selectFrom('photos')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('albumId', '=', albumId)
-      .where('deletedAt', 'is', null)
+      .selectFrom('photoCounts')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum('n'), sql.lit(0)).as('n'))
+      .where('albumKey', '=', albumId)
+      .where('trashed', '=', this.#bool(false))
       .executeTakeFirstOrThrow()
     return Number(row.n)
   }
@@ -562,6 +595,33 @@ class KyselyOps implements MetadataOps {
     return this.dialect === 'sqlite' ? (value ? 1 : 0) : value
   }
 
+  /**
+   * `total` of a listing, exact as of this statement. Filtered by album (or not), pending and
+   * trash only, it sums rows of `photo_counts`, which triggers keep in step with `photos` in the
+   * writing transaction (migration 0003): one row for an album, one per album for the whole
+   * library, whatever the album's size. A category, hidden or search filter counts the matching
+   * rows instead.
+   */
+  async #countPhotos(query: PhotoQuery): Promise<number> {
+    if (query.category !== undefined || query.hidden !== undefined || query.search !== undefined) {
+      const row = await this.db
+        .selectFrom('photos')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where((eb) => this.#photoFilter(eb, query))
+        .executeTakeFirstOrThrow()
+      return Number(row.n)
+    }
+    let counts = this.db
+      .selectFrom('photoCounts')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum('n'), sql.lit(0)).as('n'))
+      .where('ownerId', '=', query.ownerId)
+      .where('pending', '=', this.#bool(query.pending ?? false))
+      .where('trashed', '=', this.#bool(query.trashed ?? false))
+    if (query.albumId !== undefined) counts = counts.where('albumKey', '=', query.albumId ?? '')
+    const row = await counts.executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
   #photoFilter(eb: PhotoEb, query: PhotoQuery): Expression<SqlBool> {
     const where: Expression<SqlBool>[] = [eb('ownerId', '=', query.ownerId)]
     if (query.albumId !== undefined) where.push(eb('albumKey', '=', query.albumId ?? ''))
@@ -684,7 +744,23 @@ export class KyselyMetadataStore extends KyselyOps implements MetadataStore {
     this.server = new KyselyServerStore({ db: options.db, dialect: options.dialect })
   }
 
+  /**
+   * On Postgres a transaction the server aborts as a deadlock victim (40P01) or a serialization
+   * failure (40001) runs again, up to 3 times in all: two writers that take the same rows in
+   * opposite orders (moves between two albums in both directions update both albums' counts)
+   * both complete. Services keep side effects (blobs, events) outside `fn`, so a rerun is safe.
+   */
   async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(fn)
+      } catch (error) {
+        if (attempt >= 3 || !(this.dialect === 'postgres' && isTransient(error))) throw error
+      }
+    }
+  }
+
+  async #transactionOnce<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
       let active = true
       const tx = new KyselyOps(trx, this.dialect, true, () => {
@@ -714,6 +790,16 @@ export class KyselyMetadataStore extends KyselyOps implements MetadataStore {
     this.#state.closed = true
     await this.#root.destroy()
   }
+}
+
+/** A Postgres deadlock or serialization failure, directly or as the cause of a mapped error. */
+function isTransient(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (code === '40P01' || code === '40001') return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
 }
 
 function toPhoto(row: PhotoRow): PhotoRecord {

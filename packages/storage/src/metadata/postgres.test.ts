@@ -127,6 +127,36 @@ describe.skipIf(unreachable !== null)(`Postgres at ${where}`, () => {
       expect(await b.countAlbumPhotos(album.id)).toBe(5)
     })
 
+    it('reruns a transaction Postgres aborts as a deadlock victim: both writers complete', async () => {
+      const [a, b] = [await migrated(), await migrated()]
+      const ownerId = `owner-${randomUUID()}`
+      const [one, two] = [makeAlbumRecord({ ownerId }), makeAlbumRecord({ ownerId })]
+      await a.insertAlbum(one)
+      await a.insertAlbum(two)
+      // Each takes its first lock, waits until the other holds its own, then asks for the other's.
+      const holding = { a: false, b: false }
+      const runs = { a: 0, b: 0 }
+      const crossing = (store: KyselyMetadataStore, me: 'a' | 'b', first: string, then: string) =>
+        store.transaction(async (tx) => {
+          runs[me]++
+          await tx.lockAlbum(first)
+          holding[me] = true
+          const other = me === 'a' ? 'b' : 'a'
+          for (let i = 0; i < 200 && runs[me] === 1 && !holding[other]; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          }
+          await tx.lockAlbum(then)
+          return me
+        })
+      const done = await Promise.all([
+        crossing(a, 'a', one.id, two.id),
+        crossing(b, 'b', two.id, one.id),
+      ])
+      expect(done).toEqual(['a', 'b'])
+      // One of them was the victim and ran twice.
+      expect(runs.a + runs.b).toBe(3)
+    })
+
     it('keeps photoCap under two darkrooms uploading at once over two pools', async () => {
       const blobs = new MemoryBlobStore()
       const [one, two] = await Promise.all(

@@ -149,8 +149,21 @@ export interface UploadsTable {
   updatedAt: BigintColumn
 }
 
+/**
+ * Photos per owner, album, pending and trash state, kept by triggers on `photos` (migration
+ * 0003): `listPhotos` reads its `total` here instead of counting the rows.
+ */
+export interface PhotoCountsTable {
+  ownerId: string
+  albumKey: string
+  pending: BoolColumn
+  trashed: BoolColumn
+  n: BigintColumn
+}
+
 export interface Database {
   photos: PhotosTable
+  photoCounts: PhotoCountsTable
   albums: AlbumsTable
   owners: OwnersTable
   photoLikes: PhotoLikesTable

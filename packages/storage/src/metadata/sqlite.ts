@@ -13,6 +13,7 @@ import {
 } from 'kysely'
 import { KyselyMetadataStore } from './kysely-metadata-store.js'
 import type { Database } from './schema.js'
+import { fastStatements } from './fast-statements.js'
 
 /**
  * SQLite through better-sqlite3. One connection: kysely's `SqliteDriver` hands it out behind a
@@ -50,7 +51,7 @@ export function createSqliteStore(options: SqliteStoreOptions): KyselyMetadataSt
     throw error
   }
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database }),
+    dialect: new ImmediateSqliteDialect({ database: fastStatements(database) }),
     plugins: [new CamelCasePlugin()],
   })
   return new KyselyMetadataStore({ db, dialect: 'sqlite' })

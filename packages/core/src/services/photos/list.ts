@@ -31,8 +31,11 @@ export interface ListPhotosInput {
 export interface PhotoList {
   items: Photo[]
   /**
-   * Photos matching the filters. Counted on the first page (and with `offset`); pages reached
-   * through `cursor` repeat the first page's count instead of counting again.
+   * Photos matching the filters. The first page (and any `offset` page) asks the store, and the
+   * figure is exact as of that read: the SQL stores read it from per-album counts that triggers
+   * keep in the writing transaction (a lookup, whatever the album's size), or count the rows
+   * when a category, hidden or search filter applies. Pages reached through `cursor` repeat the
+   * first page's figure, carried in the cursor: stale by whatever was added or removed since.
    */
   total: number
   nextCursor: string | null
@@ -79,8 +82,8 @@ export async function list(
   if (input.trashed !== undefined) query.trashed = input.trashed
   if (input.search) query.search = input.search
   if (input.offset) query.offset = input.offset
-  // `total` is counted on the first page and carried in the cursor: a keyset page costs an
-  // index range scan, never a count of the whole album (a snapshot as of the first page).
+  // `total` is read on the first page and carried in the cursor: a keyset page costs an index
+  // range scan and nothing more (the figure is a snapshot as of the first page).
   let carried: number | undefined
   if (input.cursor) {
     const { total, ...after } = decodeCursor(input.cursor, sort, order)

@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely'
 import type { SqlDialectName } from '../schema.js'
 import { initial } from './0001-initial.js'
 import { server } from './0002-server.js'
+import { listing } from './0003-listing.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -14,7 +15,7 @@ export interface MetadataMigration {
   up(db: Kysely<any>, dialect: SqlDialectName): Promise<void>
 }
 
-export const metadataMigrations: readonly MetadataMigration[] = [initial, server]
+export const metadataMigrations: readonly MetadataMigration[] = [initial, server, listing]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
 export function metadataMigrationProvider(dialect: SqlDialectName): MigrationProvider {
