@@ -278,9 +278,10 @@ class KyselyOps implements MetadataOps {
   }
 
   async sumOwnerBytes(ownerId: string): Promise<number> {
+    // Trigger-kept (migration 0003): a quota check reads the owner's few count rows.
     const row = await this.db
-      .selectFrom('photos')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum('size'), sql.lit(0)).as('n'))
+      .selectFrom('photoCounts')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum('bytes'), sql.lit(0)).as('n'))
       .where('ownerId', '=', ownerId)
       .executeTakeFirstOrThrow()
     return Number(row.n)
@@ -389,10 +390,11 @@ class KyselyOps implements MetadataOps {
       .selectAll('albums')
       .select((eb) =>
         eb
-          .selectFrom('photos')
-          .select((eb2) => eb2.fn.countAll().as('n'))
-          .whereRef('photos.albumId', '=', 'albums.id')
-          .where('photos.deletedAt', 'is', null)
+          .selectFrom('photoCounts')
+          .select((eb2) => eb2.fn.sum('photoCounts.n').as('n'))
+          .whereRef('photoCounts.ownerId', '=', 'albums.ownerId')
+          .whereRef('photoCounts.albumKey', '=', 'albums.id')
+          .where('photoCounts.trashed', '=', this.#bool(false))
           .as('photoCount'),
       )
       .where('ownerId', '=', ownerId)

@@ -150,8 +150,8 @@ export interface UploadsTable {
 }
 
 /**
- * Photos per owner, album, pending and trash state, kept by triggers on `photos` (migration
- * 0003): `listPhotos` reads its `total` here instead of counting the rows.
+ * Photos and their bytes per owner, album, pending and trash state, kept by triggers on `photos`
+ * (migration 0003): listing totals, album counts and quota checks read here instead of scanning.
  */
 export interface PhotoCountsTable {
   ownerId: string
@@ -159,6 +159,7 @@ export interface PhotoCountsTable {
   pending: BoolColumn
   trashed: BoolColumn
   n: BigintColumn
+  bytes: BigintColumn
 }
 
 export interface Database {
