@@ -30,6 +30,7 @@ export { foldSearchText, matchesPhotoSearch } from './domain/photo-search.js'
 export type { PrecheckInput } from './services/photos/precheck.js'
 export type {
   TransformInput,
+  TransformPlan,
   TransformResult,
   TransformFormat,
 } from './services/photos/transform.js'

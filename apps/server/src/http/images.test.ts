@@ -148,6 +148,29 @@ describe('GET /image/{id}.{ext}', () => {
     expect((await get(otherPhoto)).res.status).toBe(403)
   })
 
+  it('stops serving a cached rendition at once when its photo turns private or is trashed', async () => {
+    const alice = server.client(aliceKey)
+    const { uploaded } = await alice.photos.upload.mutate(
+      uploadForm([{ name: 'soon-private.jpg', data: await makeJpeg({ width: 400, height: 300 }) }]),
+    )
+    const id = uploaded[0]!.id
+    await alice.photos.update.mutate({ id, isPublic: true })
+    const path = `/image/${id}.jpg?w=128`
+    expect((await get(path)).res.headers.get('x-cache')).toBe('MISS')
+    const hit = await get(path)
+    expect(hit.res.headers.get('x-cache')).toBe('HIT')
+    const etag = hit.res.headers.get('etag')!
+
+    await alice.photos.update.mutate({ id, isPublic: false })
+    expect((await get(path)).res.status).toBe(404)
+    expect((await get(path, { 'If-None-Match': etag })).res.status).toBe(404)
+    const own = await get(path, auth(aliceKey))
+    expect([own.res.status, own.res.headers.get('x-cache')]).toEqual([200, 'HIT'])
+
+    await alice.photos.delete.mutate({ id })
+    expect((await get(path, auth(aliceKey))).res.status).toBe(404)
+  })
+
   it('answers 503 when too many transforms wait', async () => {
     const busy = await startServer({ env: { IMAGE_CONCURRENCY: '1', IMAGE_QUEUE: '1' } })
     try {

@@ -39,7 +39,8 @@ import {
  * - The canonical query (snapped unless signed) is the cache key; the ETag is derived from the
  *   original's checksum and that key, so a revalidation is a 304 without any image work.
  * - The access check runs on every request, cache hits included (a photo made private or
- *   deleted stops being served at once; its cached renditions are evicted on delete).
+ *   deleted stops being served at once; its cached renditions are evicted on delete). It is
+ *   core's transform plan: one metadata read, no file opened, so a hit stays cheap.
  */
 
 export interface ImageRouteOptions {
@@ -123,23 +124,25 @@ export function createImageRoute(options: ImageRouteOptions) {
       }
 
       const format = requested === 'auto' ? negotiateFormat(req.headers.accept) : requested
-      // The access check (and the original's checksum for the ETag), without reading the file.
-      const probe = await darkroom.photos.openBlob(caller, {
+      // The access check and the original's checksum (for the ETag): metadata only, no file.
+      const plan = await darkroom.photos.transform(caller, {
         id,
-        variant: 'original',
-        range: { start: 0, end: 0 },
-        countDownload: false,
+        format,
+        ...(params.w !== undefined ? { width: params.w } : {}),
+        ...(params.h !== undefined ? { height: params.h } : {}),
+        ...(params.crop ? { crop: true } : {}),
+        ...(params.q !== undefined ? { quality: params.q } : {}),
       })
-      probe.stream.destroy()
 
-      const key = `${id}.${EXT_BY_FORMAT[format]}?${canonicalQuery(params)}`
+      const ext = EXT_BY_FORMAT[format]
+      const key = `${id}.${ext}?${canonicalQuery(params)}`
       const hash = createHash('sha256').update(key).digest('hex').slice(0, 40)
-      const etag = `"${createHash('sha256').update(`${probe.etag}|${key}`).digest('hex').slice(0, 32)}"`
+      const etag = `"${createHash('sha256').update(`${plan.etag}|${key}`).digest('hex').slice(0, 32)}"`
       const headers: BodyHeaders = {
         etag,
         contentType: MIME_BY_FORMAT[format],
         cacheControl,
-        lastModified: probe.lastModified,
+        lastModified: plan.lastModified,
         extra: requested === 'auto' ? { Vary: 'Accept' } : {},
       }
       if (isNotModified(req, etag)) {
@@ -147,27 +150,27 @@ export function createImageRoute(options: ImageRouteOptions) {
         return
       }
 
-      const ext = EXT_BY_FORMAT[format]
       const cached = await options.cache.get(id, hash, ext)
       if (cached) {
         const range = parseRange(req, cached.size, etag)
         headers.extra = { ...headers.extra, 'X-Cache': 'HIT' }
         if (range.kind === 'unsatisfiable') return sendUnsatisfiable(res, cached.size, headers)
         const span = range.kind === 'span' ? range.span : null
-        await sendBody(req, res, { path: cached.path }, cached.size, span, headers)
+        await sendBody(
+          req,
+          res,
+          'data' in cached ? cached.data : cached,
+          cached.size,
+          span,
+          headers,
+        )
         return
       }
 
       const result = await options.queue.run(hash, async () => {
-        const out = await darkroom.photos.transform(caller, {
-          id,
-          format,
-          ...(params.w !== undefined ? { width: params.w } : {}),
-          ...(params.h !== undefined ? { height: params.h } : {}),
-          ...(params.crop ? { crop: true } : {}),
-          ...(params.q !== undefined ? { quality: params.q } : {}),
-        })
-        await options.cache.put(id, hash, ext, out.data).catch((error: unknown) => {
+        const out = await plan.render()
+        // Not awaited: the cache finds the entry while its file is written.
+        void options.cache.put(id, hash, ext, out.data).catch((error: unknown) => {
           logger.warn({ err: error, photoId: id }, 'could not write the image cache')
         })
         return out

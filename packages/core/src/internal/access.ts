@@ -18,3 +18,19 @@ export function isAdmin(caller: Caller): boolean {
 export function isPubliclyVisible(photo: PhotoRecord): boolean {
   return photo.isPublic && !photo.hidden && !photo.pending && photo.deletedAt === null
 }
+
+/**
+ * Whose bytes may be served (the caller's `photos.read` scope checked already): the owner's own
+ * photo outside the trash, or a public one. Anything else is `NOT_FOUND`, as a missing photo, so
+ * ids of others' photos reveal nothing.
+ */
+export function assertReadable(
+  caller: Caller | null,
+  photo: PhotoRecord | null,
+  id: string,
+): asserts photo is PhotoRecord {
+  const readable =
+    photo &&
+    ((caller && photo.ownerId === caller.ownerId && !photo.deletedAt) || isPubliclyVisible(photo))
+  if (!photo || !readable) throw DarkroomError.notFound('Photo', id)
+}

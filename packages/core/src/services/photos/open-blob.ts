@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { DarkroomError } from '../../errors.js'
 import type { Caller } from '../../domain/types.js'
-import { isPubliclyVisible, requireScope } from '../../internal/access.js'
+import { assertReadable, requireScope } from '../../internal/access.js'
 import type { ByteRange } from '../../ports/blob-store.js'
 import type { ServiceContext } from '../context.js'
 
@@ -38,10 +38,7 @@ export async function openBlob(
 ): Promise<OpenedBlob> {
   if (caller) requireScope(caller, 'photos.read')
   const photo = await ctx.store.getPhoto(input.id)
-  const allowed =
-    photo &&
-    ((caller && photo.ownerId === caller.ownerId && !photo.deletedAt) || isPubliclyVisible(photo))
-  if (!photo || !allowed) throw DarkroomError.notFound('Photo', input.id)
+  assertReadable(caller, photo, input.id)
   const isOriginal = input.variant === 'original'
   const variant = isOriginal ? null : photo.variants.find((v) => v.name === input.variant)
   if (!isOriginal && !variant) {

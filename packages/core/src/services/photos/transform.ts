@@ -1,9 +1,9 @@
 import sharp from 'sharp'
 import { DarkroomError, type Violation } from '../../errors.js'
 import type { Caller, PhotoRecord, StoredVariant } from '../../domain/types.js'
+import { assertReadable, requireScope } from '../../internal/access.js'
 import { readAll } from '../../internal/bytes.js'
 import type { ServiceContext } from '../context.js'
-import { openBlob } from './open-blob.js'
 
 export const TRANSFORM_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const
 export type TransformFormat = (typeof TRANSFORM_FORMATS)[number]
@@ -41,17 +41,34 @@ const MIME: Record<TransformFormat, string> = {
 const NOT_DECODABLE = new Set(['image/heic', 'image/heif'])
 
 /**
- * Resizes, crops and converts a photo on the fly from the best stored source: the smallest
+ * A transform whose access check has passed and whose source is chosen, before any image work:
+ * enough for a cache in front of it to answer (its validator) or to `render` it.
+ */
+export interface TransformPlan {
+  /** The original's checksum, quoted: changes whenever the photo's content could. */
+  etag: string
+  lastModified: Date
+  /** The stored rendition `render` resizes from (`original`, `large`, ...). */
+  source: string
+  render(): Promise<TransformResult>
+}
+
+/**
+ * Plans a resize, crop and conversion of a photo from the best stored source: the smallest
  * variant that is still at least as large as the result (a 300-px thumbnail comes from the
- * 320-px variant, not from a 24 MP original), else the original. Never upscales. CPU work runs
- * through the engine's limiter, so concurrent requests cannot take more than its cores.
- * Visibility is `openBlob`'s: the owner's photo, or a public one for anyone.
+ * 320-px variant, not from a 24 MP original), else the original. Never upscales.
+ *
+ * Visibility is `openBlob`'s (the owner's photo unless trashed, or a public one for anyone),
+ * checked here on the metadata alone, so that a cache hit in front of the transform costs one
+ * row read and no file access; `render` reads the chosen source at once, without a second
+ * check. CPU work runs through the engine's limiter, so concurrent renders cannot take more
+ * than its cores.
  */
 export async function transform(
   ctx: ServiceContext,
   caller: Caller | null,
   input: TransformInput,
-): Promise<TransformResult> {
+): Promise<TransformPlan> {
   const violations: Violation[] = []
   for (const property of ['width', 'height'] as const) {
     const value = input[property]
@@ -80,15 +97,28 @@ export async function transform(
   }
   if (violations.length > 0) throw DarkroomError.validation(violations)
 
+  if (caller) requireScope(caller, 'photos.read')
   const photo = await ctx.store.getPhoto(input.id)
-  if (!photo) throw DarkroomError.notFound('Photo', input.id)
+  assertReadable(caller, photo, input.id)
   const source = chooseSource(photo, input.width, input.height)
-  const opened = await openBlob(ctx, caller, {
-    id: input.id,
-    variant: source,
-    countDownload: false,
-  })
-  const bytes = await readAll(opened.stream, Number.MAX_SAFE_INTEGER)
+  const key = photo.variants.find((v) => v.name === source)?.key ?? photo.originalKey
+  return {
+    etag: `"${photo.checksum}"`,
+    lastModified: photo.createdAt,
+    source,
+    render: () => render(ctx, input, { source, key }, quality),
+  }
+}
+
+async function render(
+  ctx: ServiceContext,
+  input: TransformInput,
+  { source, key }: { source: string; key: string },
+  quality: number,
+): Promise<TransformResult> {
+  const stream = await ctx.blobs.get(key)
+  if (!stream) throw new DarkroomError('NOT_FOUND', `The bytes of photo ${input.id} are missing.`)
+  const bytes = await readAll(stream, Number.MAX_SAFE_INTEGER)
   const { data, info } = await ctx.cpu.run(() =>
     sharp(bytes, { limitInputPixels: ctx.config.limits.maxInputPixels, failOn: 'none' })
       .rotate()
