@@ -97,7 +97,8 @@ export function uploadForm(
 ): FormData {
   const form = new FormData()
   for (const file of files) {
-    form.append('files', new File([file.data], file.name, { type: file.type ?? 'image/jpeg' }))
+    const bytes = new Uint8Array(file.data) // a copy over a plain ArrayBuffer, as File wants
+    form.append('files', new File([bytes], file.name, { type: file.type ?? 'image/jpeg' }))
   }
   for (const [name, value] of Object.entries(fields)) form.append(name, value)
   return form
