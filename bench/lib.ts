@@ -2,6 +2,18 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 
+/**
+ * Quick mode (`npm run bench -- --quick`, or BENCH_QUICK=1): every benchmark with tiny sizes and
+ * one or two runs, a few seconds each, so CI keeps the benchmarks working. Its figures mean nothing.
+ */
+export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
+
+/** `full` normally, `quick` in quick mode; an environment variable `name` overrides both. */
+export function size(name: string, full: number, quick: number): number {
+  const fromEnv = process.env[name]
+  return fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : QUICK ? quick : full
+}
+
 /** One measured case: several runs of `fn`, reported as median/min/max. */
 export interface Row {
   name: string

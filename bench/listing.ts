@@ -1,96 +1,135 @@
+import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Caller, PhotoSort } from '@darkroom/core'
-import { printTable, writeJson, type Row } from './lib.js'
-import { seedAlbum } from './seed.js'
+import BetterSqlite3 from 'better-sqlite3'
+import { CamelCasePlugin, Kysely, SqliteDialect, type CompiledQuery } from 'kysely'
+import type { PhotoSort } from '@darkroom/core'
+import { KyselyMetadataStore, type Database } from '@darkroom/storage'
+// The service's own cursor encoding (not public API): crafted cursors are byte for byte what a
+// client would hold, which `run` asserts against the API for the first mark.
+import { decodeCursor, encodeCursor } from '../packages/core/src/domain/cursor.js'
+import { printTable, size, writeJson, type Row } from './lib.js'
+import { benchCaller as me, seedAlbum } from './seed.js'
 
 /**
- * Listing: one album of PHOTOS (default 1,000,000) photos on SQLite, pages of 50 through
- * `darkroom.photos.list` (the whole service path: validation, query, row → Photo) sorted by
- * position, taken date and filename. Keyset pages at the start, the middle and the end of the
- * album, against OFFSET pages at the same places (the same run's baseline), and the first page,
- * which also counts the album (later keyset pages carry that count in the cursor).
+ * Listing: one album of PHOTOS (default 1,000,000; 2,000 in quick mode) photos on SQLite, pages
+ * of 50 through `darkroom.photos.list` (the whole service path: validation, query, row → Photo),
+ * sorted by position, taken date and filename.
+ *
+ * - Keyset pages after the first page, the middle and the last page of the album, timed
+ *   interleaved (one of each per round) so the ratio last/first shares the same noise.
+ * - The first page, which also reports `total`: read from the trigger-kept `photo_counts`
+ *   (migration 0003), not counted; the full COUNT it replaced is timed beside it.
+ * - The CPU time of the last keyset page: on a shared machine, what the page itself costs.
+ * - OFFSET pages at the same rows, the same run's baseline (fewer runs: they are slow).
+ *
+ * Cursors are not walked to (5,000 pages per sort at 1M): the row before each mark is found by
+ * SQL on the seeded file and its cursor built with the service's encoding.
  */
-const PHOTOS = Number(process.env.PHOTOS ?? 1_000_000)
-const REPEAT = Number(process.env.REPEAT ?? 200)
-const me: Caller = { ownerId: 'bench', scopes: ['photos.read', 'photos.write'] }
-
-function percentile(values: number[], p: number) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+const PHOTOS = size('PHOTOS', 1_000_000, 2_000)
+const REPEAT = size('REPEAT', 200, 5)
+const OFFSET_REPEAT = size('OFFSET_REPEAT', 3, 1)
+const LIMIT = 50
+const SORT_SQL: Record<string, string> = {
+  position: 'position',
+  taken: 'taken_sort',
+  filename: 'filename',
 }
 
-async function time(fn: () => Promise<unknown>) {
-  const values: number[] = []
-  for (let i = 0; i < REPEAT; i++) {
-    const start = performance.now()
-    await fn()
-    values.push(performance.now() - start)
-  }
-  return {
-    median: percentile(values, 0.5),
-    min: Math.min(...values),
-    max: percentile(values, 0.99),
-  }
+interface Stats {
+  median: number
+  min: number
+  max: number
 }
 
 export async function run(): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'darkroom-bench-list-'))
   const rows: Row[] = []
   try {
-    const { darkroom, albumId } = await seedAlbum(dir, PHOTOS, { analyze: true })
-    const conditions = `${PHOTOS} photos in one album, SQLite WAL, limit 50, ${REPEAT} runs; max = p99`
+    const { darkroom, albumId, filename } = await seedAlbum(dir, PHOTOS, { analyze: true })
+    const db = new BetterSqlite3(filename, { readonly: true })
+    const conditions = `${PHOTOS} photos in one album, SQLite WAL, limit ${LIMIT}`
+    const marks = [LIMIT, Math.floor(PHOTOS / 2 / LIMIT) * LIMIT, PHOTOS - LIMIT]
+
     for (const sort of ['position', 'taken', 'filename'] as PhotoSort[]) {
       const list = (extra: { cursor?: string; offset?: number }) =>
-        darkroom.photos.list(me, { albumId, sort, order: 'asc', limit: 50, ...extra })
-      // Cursors at the start, the middle and the end: walked once with the real API (large
-      // pages), so the cursors are exactly what a client would hold.
-      const cursors = new Map<number, string>()
-      const step = 200
-      const marks = [
-        step,
-        Math.floor(PHOTOS / 2 / step) * step,
-        Math.floor((PHOTOS - 1) / step) * step,
-      ]
-      let cursor: string | undefined
-      let seen = 0
-      while (cursors.size < marks.length) {
-        const page = await darkroom.photos.list(me, {
-          albumId,
-          sort,
-          order: 'asc',
-          limit: step,
-          ...(cursor ? { cursor } : {}),
-        })
-        seen += page.items.length
-        cursor = page.nextCursor ?? undefined
-        if (!cursor) break
-        if (marks.includes(seen)) cursors.set(seen, cursor)
+        darkroom.photos.list(me, { albumId, sort, order: 'asc', limit: LIMIT, ...extra })
+      const firstPage = await list({})
+      strictEqual(firstPage.total, PHOTOS, 'total of the first page')
+      const cursors = marks.map((at) => cursorAt(db, albumId, sort, at, firstPage.total))
+      strictEqual(cursors[0], firstPage.nextCursor, 'crafted cursor = the API’s')
+      // Keyset and OFFSET pages agree; that OFFSET read is its first timed run (they are slow).
+      const offsetTimes: number[][] = []
+      for (const [i, at] of marks.entries()) {
+        const keyset = await list({ cursor: cursors[i]! })
+        const start = performance.now()
+        const offset = await list({ offset: at })
+        offsetTimes.push([performance.now() - start])
+        deepStrictEqual(ids(keyset.items), ids(offset.items), `keyset = OFFSET at row ${at}`)
       }
-      const first = await time(() => list({}))
-      rows.push({ name: `${sort}: first page (counts)`, unit: 'ms', ...first, conditions })
-      let firstKeyset = 0
-      for (const at of marks) {
-        const keyset = await time(() => list({ cursor: cursors.get(at)! }))
-        if (at === marks[0]) firstKeyset = keyset.median
+      await checkPlan(db, albumId, sort, cursors[2]!)
+
+      const cases = [() => list({}), ...cursors.map((cursor) => () => list({ cursor }))]
+      const [first, ...keyset] = (await samples(cases, REPEAT)).map(stats)
+      const runs = `${REPEAT} interleaved runs, max = p99`
+      rows.push({
+        name: `${sort}: first page (+ total)`,
+        unit: 'ms',
+        ...first!,
+        ratio: first!.median / keyset[0]!.median,
+        conditions: `${conditions}; ${runs}; total from photo_counts; ratio = this / keyset after row ${marks[0]}`,
+      })
+      for (const [i, at] of marks.entries()) {
         rows.push({
           name: `${sort}: keyset page after row ${at}`,
           unit: 'ms',
-          ...keyset,
-          ratio: keyset.median / firstKeyset,
-          conditions: `${conditions}; ratio = this / keyset page after row ${marks[0]}`,
+          ...keyset[i]!,
+          ratio: keyset[i]!.median / keyset[0]!.median,
+          conditions: `${conditions}; ${runs}; ratio = this / keyset after row ${marks[0]}`,
         })
-        const offset = await time(() => list({ offset: at }))
+      }
+      // CPU time (this process, all threads): the work a page costs, which the other jobs on
+      // a shared machine inflate less than the wall time.
+      const cpu = await cpuPerRun(() => list({ cursor: cursors[2]! }), REPEAT)
+      rows.push({
+        name: `${sort}: CPU per keyset page after row ${marks[2]}`,
+        unit: 'ms',
+        median: cpu,
+        min: cpu,
+        max: cpu,
+        ratio: cpu / keyset[2]!.median,
+        conditions: `${conditions}; mean of ${REPEAT} runs (process.cpuUsage); ratio = CPU / wall median`,
+      })
+      for (const [i, at] of marks.entries()) {
+        const more = await samples([() => list({ offset: at })], OFFSET_REPEAT - 1, false)
+        const offset = stats([...offsetTimes[i]!, ...more[0]!])
         rows.push({
           name: `${sort}: OFFSET ${at} (baseline)`,
           unit: 'ms',
           ...offset,
-          ratio: offset.median / keyset.median,
-          conditions: `${conditions}; ratio = OFFSET / keyset at the same row`,
+          ratio: offset.median / keyset[i]!.median,
+          conditions: `${conditions}; ${OFFSET_REPEAT} runs; ratio = OFFSET / keyset at the same row`,
         })
       }
     }
+
+    // What the first page paid for `total` before migration 0003: the listing's filter, counted.
+    const count = db.prepare(
+      `SELECT count(*) FROM photos WHERE owner_id = ? AND album_key = ? AND pending = 0
+       AND deleted_at IS NULL`,
+    )
+    const full = stats(
+      (await samples([async () => count.pluck().get(me.ownerId, albumId)], OFFSET_REPEAT))[0]!,
+    )
+    rows.push({
+      name: 'total by full COUNT(*) (before 0003)',
+      unit: 'ms',
+      ...full,
+      ratio: full.median / rows[0]!.median,
+      conditions: `${conditions}; ${OFFSET_REPEAT} runs, raw SQL; ratio = this / position first page`,
+    })
+    db.close()
     await darkroom.close()
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -98,4 +137,103 @@ export async function run(): Promise<Row[]> {
   printTable('listing: one page of 50 (lower is better)', rows)
   writeJson('listing', rows)
   return rows
+}
+
+/**
+ * The cursor a client holds after reading `at` rows: the row at index `at - 1` in the listing's
+ * order, found by SQL, encoded as `photos.list` encodes its last row (sort value, id, and the
+ * first page's total). The stored sort columns are the sort values (`taken_sort` is
+ * `takenSortKey`).
+ */
+function cursorAt(
+  db: BetterSqlite3.Database,
+  albumId: string,
+  sort: PhotoSort,
+  at: number,
+  total: number,
+): string {
+  const column = SORT_SQL[sort]!
+  const row = db
+    .prepare(
+      `SELECT ${column} AS value, id FROM photos WHERE owner_id = ? AND album_key = ?
+       AND pending = 0 AND deleted_at IS NULL ORDER BY ${column}, id LIMIT 1 OFFSET ?`,
+    )
+    .get(me.ownerId, albumId, at - 1) as { value: string; id: string }
+  return encodeCursor(sort, 'asc', row, total)
+}
+
+/**
+ * The plan of a keyset page as the store writes it (its SQL recorded through a kysely logger on
+ * a second connection): it must be a range scan of an album index, with no sort step.
+ */
+async function checkPlan(
+  db: BetterSqlite3.Database,
+  albumId: string,
+  sort: PhotoSort,
+  cursor: string,
+) {
+  const queries: CompiledQuery[] = []
+  const store = new KyselyMetadataStore({
+    db: new Kysely<Database>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(db.name, { readonly: true }) }),
+      plugins: [new CamelCasePlugin()],
+      log: (event) => void queries.push(event.query),
+    }),
+    dialect: 'sqlite',
+  })
+  const { value, id } = decodeCursor(cursor, sort, 'asc')
+  await store.listPhotos({
+    ownerId: me.ownerId,
+    albumId,
+    sort,
+    order: 'asc',
+    limit: LIMIT + 1,
+    after: { value, id },
+    count: false,
+  })
+  await store.close()
+  const { sql, parameters } = queries[0]!
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[]
+  const detail = plan.map((p) => p.detail).join('; ')
+  console.log(`plan (${sort} keyset): ${detail}`)
+  if (!detail.startsWith('SEARCH photos USING INDEX photos_owner_album_') || plan.length > 1) {
+    throw new Error(`${sort}: the keyset page is not an album index range scan: ${detail}`)
+  }
+}
+
+/** Runs `cases` round-robin `repeat` times, after a warm-up round unless told; ms per case. */
+async function samples(
+  cases: (() => Promise<unknown>)[],
+  repeat: number,
+  warmUp = true,
+): Promise<number[][]> {
+  if (warmUp) for (const fn of cases) await fn()
+  const times = cases.map(() => [] as number[])
+  for (let r = 0; r < repeat; r++) {
+    for (const [i, fn] of cases.entries()) {
+      const start = performance.now()
+      await fn()
+      times[i]!.push(performance.now() - start)
+    }
+  }
+  return times
+}
+
+/** Mean CPU time of `fn` in ms, user + system, over `repeat` runs. */
+async function cpuPerRun(fn: () => Promise<unknown>, repeat: number): Promise<number> {
+  const start = process.cpuUsage()
+  for (let r = 0; r < repeat; r++) await fn()
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000 / repeat
+}
+
+/** Median, min and p99 (as `max`). */
+function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+  return { median: at(0.5), min: sorted[0]!, max: at(0.99) }
+}
+
+function ids(items: { id: string }[]) {
+  return items.map((p) => p.id)
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { printTable, writeJson, type Row } from './lib.js'
+import { printTable, size, writeJson, type Row } from './lib.js'
 import { benchCaller, seedAlbum } from './seed.js'
 
 /**
@@ -13,8 +13,8 @@ import { benchCaller, seedAlbum } from './seed.js'
  * replaces: renumbering an integer `sort_order` column from the insertion point (measured on a
  * copy of the album in a plain table with better-sqlite3, without the engine around it).
  */
-const PHOTOS = Number(process.env.PHOTOS ?? 100_000)
-const MOVES = Number(process.env.MOVES ?? 10_000)
+const PHOTOS = size('PHOTOS', 100_000, 1_000)
+const MOVES = size('MOVES', 10_000, 100)
 
 function stats(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b)

@@ -8,9 +8,11 @@ const benches: Record<string, () => Promise<unknown>> = {
   listing: async () => (await import('./listing.js')).run(),
   reorder: async () => (await import('./reorder.js')).run(),
   start: async () => (await import('./start.js')).run(),
+  upload: async () => (await import('./upload.js')).run(),
+  images: async () => (await import('./images.js')).run(),
 }
 
-const wanted = process.argv.slice(2)
+const wanted = process.argv.slice(2).filter((arg) => arg !== '--quick')
 const unknown = wanted.filter((w) => !(w in benches))
 if (unknown.length > 0) {
   console.error(

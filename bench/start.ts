@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { measure, printTable, writeJson, type Row } from './lib.js'
+import { measure, printTable, size, writeJson, type Row } from './lib.js'
 
 /**
  * Start: what `npm start` runs (`node apps/server/dist/main.js`, built by `npm install`) from
@@ -10,7 +10,7 @@ import { measure, printTable, writeJson, type Row } from './lib.js'
  * admin key) and on a restart (same DATA_DIR). The baseline in the same run is a bare Node
  * http server answering 200, spawned the same way: the floor of any Node server's start.
  */
-const RUNS = Number(process.env.RUNS ?? 7)
+const RUNS = size('RUNS', 7, 1)
 const MAIN = join(import.meta.dirname, '..', 'apps', 'server', 'dist', 'main.js')
 const BARE = `require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port) })`
 

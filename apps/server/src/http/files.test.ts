@@ -190,7 +190,7 @@ describe('tus uploads', () => {
     })
     expect(res.status).toBe(413)
     expect(res.headers.get('location')).toBeNull()
-    const body = await res.json()
+    const body = (await res.json()) as { error: { code: string; message: string } }
     expect(body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
     expect(body.error.message).toMatch(/Allowed maximum size is 8 MB/)
   })
