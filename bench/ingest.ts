@@ -21,12 +21,12 @@ import { makePhoto, uniqueCopy } from './photos.js'
  * All three encode with the engine's settings (quality 80; JPEG progressive).
  * Then a batch of BATCH (default 500) 12 MP photos (JPEG variants, to keep the run short) through
  * a fresh process at concurrency 2 with MALLOC_ARENA_MAX=2, as `npm start` runs the server, and a
- * fifth of it with glibc's default arenas: photos/s, peak RSS and CPU utilisation over the batch
+ * eighth of it with glibc's default arenas: photos/s, peak RSS and CPU utilisation over the batch
  * (see bench/ingest-batch.ts).
  */
 sharp.cache(false)
 const PRESETS = [2048, 1024, 320]
-const ROUNDS = size('ROUNDS', 3, 1)
+const ROUNDS = size('ROUNDS', 2, 1)
 const FILES = size('FILES', 6, 2)
 const BATCH = size('BATCH', 500, 4)
 type Format = 'webp' | 'jpeg'
@@ -276,7 +276,7 @@ export async function run(): Promise<Row[]> {
     const megapixels = QUICK ? '0.75' : '12'
     const batches = [
       { arenas: '2', count: BATCH, label: 'MALLOC_ARENA_MAX=2 (as npm start)' },
-      { arenas: null, count: Math.ceil(BATCH / 5), label: "glibc's default arenas" },
+      { arenas: null, count: Math.ceil(BATCH / 8), label: "glibc's default arenas" },
     ]
     for (const { arenas, count, label } of batches) {
       const result = await batch(count, 'jpeg', arenas)
