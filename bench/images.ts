@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -7,6 +6,7 @@ import sharp from 'sharp'
 import { signUrl } from '@darkroom/server'
 import type { AppRouter } from '@darkroom/trpc'
 import { createTRPCClient, httpLink } from '@trpc/client'
+import { startChild, SERVER_MAIN, type Child } from './children.js'
 import { printTable, size, writeJson, type Row } from './lib.js'
 import { makePhoto } from './photos.js'
 
@@ -47,7 +47,6 @@ interface CannonResult {
   statusCodeStats: Record<string, { count: number }>
 }
 
-const MAIN = join(import.meta.dirname, '..', 'apps', 'server', 'dist', 'main.js')
 const SECRET = 'bench-images-signing-secret-0123456789abcdef'
 const PHOTOS = size('PHOTOS', 8, 2)
 const ROUNDS = size('ROUNDS', 5, 1)
@@ -79,46 +78,6 @@ createServer((req, res) => {
 process.on('SIGTERM', () => process.exit(0))
 `
 
-interface Child {
-  process: ChildProcess
-  url: string
-  stdout: () => string
-}
-
-async function startChild(args: string[], env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /listening on (http:\/\/\S+)/i.exec(out)
-      if (match) resolve(match[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)))
-  })
-  return { process: child, url, stdout: () => out }
-}
-
-async function stopChild(child: Child): Promise<void> {
-  if (child.process.exitCode !== null) return
-  const closed = new Promise((resolve) => child.process.once('close', resolve))
-  child.process.kill('SIGTERM')
-  await closed
-}
-
-/** The admin key `npm start` prints on a first start. */
-async function adminKey(child: Child): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const match = /shown only this once:\s+(\S+)/.exec(child.stdout())
-    if (match) return match[1]!
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`no admin key printed: ${child.stdout()}`)
-}
-
 /** Polls `read` until `done` holds (for at most 5 s); its last value. */
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (let tries = 0; ; tries++) {
@@ -129,22 +88,12 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
   }
 }
 
-/**
- * CPU time (user + system, ms) process `pid` has used, from /proc (Linux, 100 ticks a second);
- * null elsewhere. Less noisy than req/s on a shared machine.
- */
-async function cpuMs(pid: number | undefined): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
-  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : null
-}
-
-/** One autocannon run; with `pid`, also the CPU that process spent per answered request. */
-async function cannon(options: CannonOptions, pid?: number): Promise<Sample> {
-  const cpuBefore = await cpuMs(pid)
+/** One autocannon run; with `server`, also the CPU it spent per answered request. */
+async function cannon(options: CannonOptions, server?: Child): Promise<Sample> {
+  const cpuBefore = server ? await server.cpuMs() : null
   // The run ends on a sample tick: a short tick keeps `duration` exact for `amount` runs.
   const result = await autocannon({ sampleInt: 10, ...options })
-  const cpuAfter = await cpuMs(pid)
+  const cpuAfter = server ? await server.cpuMs() : null
   const ok = result.statusCodeStats['200']?.count ?? 0
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(
@@ -243,7 +192,7 @@ export async function run(): Promise<Row[]> {
       ...(process.env.CPU_PROF_DIR
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`]
         : []),
-      MAIN,
+      SERVER_MAIN,
     ],
     {
       PORT: '0',
@@ -254,7 +203,7 @@ export async function run(): Promise<Row[]> {
   )
   let baseline: Child | null = null
   try {
-    const key = await adminKey(server)
+    const key = await server.adminKey()
     const auth = { authorization: `Bearer ${key}` }
     const client = createTRPCClient<AppRouter>({
       links: [httpLink({ url: `${server.url}/trpc`, headers: () => auth })],
@@ -302,13 +251,13 @@ export async function run(): Promise<Row[]> {
     for (let round = 0; round < ROUNDS; round++) {
       // Alternating which goes first cancels a drift in the machine's load between the two.
       const runStatic = async () =>
-        hitStatic.push(await cannon({ url: baseline!.url, ...settings }, baseline!.process.pid))
+        hitStatic.push(await cannon({ url: baseline!.url, ...settings }, baseline!))
       const runServer = async () =>
-        hitServer.push(await cannon({ url: hitUrl, ...settings }, server.process.pid))
+        hitServer.push(await cannon({ url: hitUrl, ...settings }, server))
       if (round % 2 === 0) await runStatic().then(runServer)
       else await runServer().then(runStatic)
     }
-    await stopChild(baseline)
+    await baseline.stop()
     baseline = null
     const hitConditions =
       `${ROUNDS} rounds x ${HIT_SECONDS} s, autocannon ${HIT_CONNECTIONS} connections, ` +
@@ -380,7 +329,7 @@ export async function run(): Promise<Row[]> {
               amount: pathSlice.length,
               requests: [{ setupRequest: (req) => ({ ...req, path: pathSlice[next++]! }) }],
             },
-            server.process.pid,
+            server,
           ),
         )
       if (round % 2 === 0) await runSharp().then(runServer)
@@ -434,8 +383,8 @@ export async function run(): Promise<Row[]> {
     writeJson('images', rowsOut)
     return rowsOut
   } finally {
-    if (baseline) await stopChild(baseline)
-    await stopChild(server)
+    await baseline?.stop()
+    await server.stop()
     await rm(dir, { recursive: true, force: true })
   }
 }

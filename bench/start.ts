@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startChild, SERVER_MAIN } from './children.js'
 import { measure, printTable, size, writeJson, type Row } from './lib.js'
 
 /**
@@ -11,29 +11,14 @@ import { measure, printTable, size, writeJson, type Row } from './lib.js'
  * http server answering 200, spawned the same way: the floor of any Node server's start.
  */
 const RUNS = size('RUNS', 7, 1)
-const MAIN = join(import.meta.dirname, '..', 'apps', 'server', 'dist', 'main.js')
 const BARE = `require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port) })`
 
 async function startToHealthy(args: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now()
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = await startChild(args, env)
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        const match = /listening on (http:\/\/\S+)/i.exec(out)
-        if (match) resolve(match[1]!)
-      })
-      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)))
-    })
     for (;;) {
-      const res = await fetch(`${url.includes('/healthz') ? url : `${url}/healthz`}`).catch(
-        () => null,
-      )
+      const res = await fetch(`${child.url}/healthz`).catch(() => null)
       if (res?.status === 200) {
         await res.arrayBuffer()
         return performance.now() - start
@@ -41,8 +26,7 @@ async function startToHealthy(args: string[], env: Record<string, string>): Prom
       await new Promise((r) => setTimeout(r, 5))
     }
   } finally {
-    child.kill('SIGKILL')
-    await new Promise((r) => child.once('close', r))
+    await child.stop('SIGKILL')
   }
 }
 
@@ -55,7 +39,7 @@ export async function run(): Promise<Row[]> {
   const first = await measure(RUNS, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'darkroom-bench-start-'))
     dirs.push(dir)
-    return startToHealthy([MAIN], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir })
+    return startToHealthy([SERVER_MAIN], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir })
   })
   rows.push({
     name: 'npm start, first start (empty DATA_DIR)',
@@ -65,7 +49,7 @@ export async function run(): Promise<Row[]> {
     conditions: `${conditions}; migrations, signing secret and admin key created`,
   })
   const again = await measure(RUNS, () =>
-    startToHealthy([MAIN], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dirs[0]! }),
+    startToHealthy([SERVER_MAIN], { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dirs[0]! }),
   )
   rows.push({
     name: 'npm start, restart (existing DATA_DIR)',

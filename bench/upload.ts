@@ -1,6 +1,6 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -18,6 +18,7 @@ import {
 import { createDarkroom } from '@darkroom/core'
 import { createFsBlobStore, createSqliteStore } from '@darkroom/storage'
 import type { AppRouter } from '@darkroom/trpc'
+import { startChild, SERVER_MAIN, type Child } from './children.js'
 import { QUICK, printTable, size, withPeakRss, writeJson, type Row } from './lib.js'
 
 /**
@@ -42,7 +43,6 @@ const RUNS = size('RUNS', 3, 1)
 /** FormData runs: one batch of 50 takes about a minute on each side on 2 cores. */
 const FORM_RUNS = size('FORM_RUNS', 1, 1)
 const CHUNK = 8 * MiB
-const MAIN = join(import.meta.dirname, '..', 'apps', 'server', 'dist', 'main.js')
 
 /**
  * A tus server's minimum: PATCH bodies streamed to `<PLAIN_DIR>/<name>` at Upload-Offset;
@@ -61,59 +61,6 @@ http.createServer(async (req, res) => {
   res.writeHead(204, { 'Upload-Offset': String(offset + file.bytesWritten) }).end()
 }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port) })
 `
-
-interface Child {
-  process: ChildProcess
-  url: string
-  output(): string
-  /** Peak VmRSS in MB since the last call (sampled every 50 ms). */
-  takePeakRssMb(): number
-  stop(): Promise<void>
-}
-
-async function startChild(args: string[], env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  const url = await new Promise<string>((resolve, reject) => {
-    const look = () => {
-      const match = /listening on (http:\/\/\S+)/i.exec(out)
-      // On a first start the server prints its admin key after the URL.
-      if (match && (!env.DATA_DIR || /^\s+sk_\S+\s*$/m.test(out))) resolve(match[1]!)
-    }
-    child.stdout.on('data', look)
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)))
-  })
-  const rssMb = () => {
-    try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
-      return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024
-    } catch {
-      return 0
-    }
-  }
-  let peak = rssMb()
-  const timer = setInterval(() => (peak = Math.max(peak, rssMb())), 50)
-  return {
-    process: child,
-    url,
-    output: () => out,
-    takePeakRssMb() {
-      const value = Math.round(Math.max(peak, rssMb()))
-      peak = rssMb()
-      return value
-    },
-    async stop() {
-      clearInterval(timer)
-      child.kill('SIGKILL')
-      await new Promise((r) => child.once('close', r))
-    },
-  }
-}
 
 /** An MP4 that ffprobe reads whole: a 2 s clip, then a `free` box up to `bytes`. */
 async function makeVideo(dir: string, bytes: number): Promise<{ path: string; markAt: number }> {
@@ -307,7 +254,7 @@ async function tusRows(dir: string, server: Child, key: string): Promise<Row[]> 
       }
     }
   } finally {
-    await plain.stop()
+    await plain.stop('SIGKILL')
   }
   const rate = (t: Timing[], key: 'beforeLastMs' | 'totalMs') => {
     const counted = key === 'beforeLastMs' ? bytes - lastChunk(bytes) : bytes
@@ -481,7 +428,7 @@ export async function run(): Promise<Row[]> {
   let server: Child | null = null
   try {
     const dataDir = join(dir, 'data')
-    server = await startChild([MAIN], {
+    server = await startChild([SERVER_MAIN], {
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
@@ -490,7 +437,7 @@ export async function run(): Promise<Row[]> {
       VIDEO_MAX_FILE_BYTES: String(4 * 1024 * MiB),
       RATE_LIMIT_UPLOADS_PER_MINUTE: '0',
     })
-    const key = /^\s+(sk_\S+)\s*$/m.exec(server.output())![1]!
+    const key = await server.adminKey()
     const rows = [...(await tusRows(dir, server, key)), ...(await formRows(dir, server, key))]
     printTable(
       `upload: tus and FormData (higher is better; ratio = darkroom / same-run baseline)${QUICK ? ' [quick]' : ''}`,
@@ -499,7 +446,7 @@ export async function run(): Promise<Row[]> {
     writeJson('upload', rows)
     return rows
   } finally {
-    await server?.stop()
+    await server?.stop('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
 }
