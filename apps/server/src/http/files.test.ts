@@ -12,6 +12,7 @@ import {
   startServer,
   type TestServer,
 } from '../testing/harness.js'
+import { startTusUpload, uploadIdOf, type TusOutcome } from '../testing/tus-upload.js'
 
 /** tus-js-client (and a few raw requests) against the real /files endpoint. */
 
@@ -28,51 +29,13 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-interface Outcome {
-  upload: tus.Upload
-  photoId: string | null
-  status: number | null
-  body: string | null
-}
-
+/** A tus upload to the test server, as alice unless `key` names another caller. */
 function tusUpload(
   data: Buffer,
   options: Partial<tus.UploadOptions> & { key?: string } = {},
-): { upload: tus.Upload; done: Promise<Outcome> } {
-  let upload!: tus.Upload
-  const done = new Promise<Outcome>((resolve) => {
-    const { key = aliceKey, ...rest } = options
-    upload = new tus.Upload(data, {
-      endpoint: `${server.url}/files`,
-      headers: { authorization: `Bearer ${key}` },
-      retryDelays: [],
-      storeFingerprintForResuming: false,
-      metadata: { filename: 'photo.jpg' },
-      ...rest,
-      onSuccess: ({ lastResponse }) =>
-        resolve({
-          upload,
-          photoId: lastResponse.getHeader('Darkroom-Photo-Id') ?? null,
-          status: lastResponse.getStatus(),
-          body: null,
-        }),
-      onError: (error) => {
-        const response = (error as tus.DetailedError).originalResponse
-        resolve({
-          upload,
-          photoId: null,
-          status: response?.getStatus() ?? null,
-          body: response?.getBody() ?? String(error),
-        })
-      },
-    })
-    upload.start()
-  })
-  return { upload, done }
-}
-
-function idOf(upload: tus.Upload): string {
-  return upload.url!.split('/').pop()!
+): { upload: tus.Upload; done: Promise<TusOutcome> } {
+  const { key = aliceKey, ...rest } = options
+  return startTusUpload({ url: server.url, key }, data, rest)
 }
 
 async function storedOriginal(photoId: string): Promise<Buffer> {
@@ -94,12 +57,12 @@ describe('tus uploads', () => {
       width: 120,
       height: 80,
     })
-    const status = await alice.uploads.status.query({ id: idOf(outcome.upload) })
+    const status = await alice.uploads.status.query({ id: uploadIdOf(outcome.upload) })
     expect(status).toMatchObject({ state: 'ready', photoId: outcome.photoId, error: null })
     // The tus file is gone, and a HEAD still reports the finished upload and its photo.
     await new Promise((r) => setTimeout(r, 50))
     const files = await readdir(join(server.dataDir, 'uploads'))
-    expect(files.filter((f) => f.startsWith(idOf(outcome.upload)))).toEqual([])
+    expect(files.filter((f) => f.startsWith(uploadIdOf(outcome.upload)))).toEqual([])
     const head = await fetch(outcome.upload.url!, {
       method: 'HEAD',
       headers: { 'Tus-Resumable': '1.0.0', authorization: `Bearer ${aliceKey}` },
@@ -117,7 +80,7 @@ describe('tus uploads', () => {
       (
         await server
           .client(bobKey)
-          .uploads.status.query({ id: idOf(outcome.upload) })
+          .uploads.status.query({ id: uploadIdOf(outcome.upload) })
           .catch((e) => e)
       ).data?.httpStatus,
     ).toBe(404)
@@ -175,7 +138,9 @@ describe('tus uploads', () => {
     expect(outcome.status).toBe(201)
     expect(outcome.photoId).toBeTruthy()
     expect(sha256(await storedOriginal(outcome.photoId!))).toBe(sha256(data))
-    const status = await server.client(aliceKey).uploads.status.query({ id: idOf(outcome.upload) })
+    const status = await server
+      .client(aliceKey)
+      .uploads.status.query({ id: uploadIdOf(outcome.upload) })
     expect(status).toMatchObject({ state: 'ready', photoId: outcome.photoId, size: data.length })
   })
 
@@ -219,7 +184,9 @@ describe('tus uploads', () => {
     expect(outcome.upload.url).toBeTruthy()
     const body = JSON.parse(outcome.body!)
     expect(body.error.violations[0].message).toContain('application/pdf')
-    const status = await server.client(aliceKey).uploads.status.query({ id: idOf(outcome.upload) })
+    const status = await server
+      .client(aliceKey)
+      .uploads.status.query({ id: uploadIdOf(outcome.upload) })
     expect(status).toMatchObject({
       state: 'failed',
       error: expect.stringContaining('application/pdf'),
@@ -230,7 +197,7 @@ describe('tus uploads', () => {
     })
     expect(head.status).toBe(410)
     const files = await readdir(join(server.dataDir, 'uploads'))
-    expect(files.filter((f) => f.startsWith(idOf(outcome.upload)))).toEqual([])
+    expect(files.filter((f) => f.startsWith(uploadIdOf(outcome.upload)))).toEqual([])
   })
 
   it('answers a failed ingest at the last PATCH; the upload never looks finished', async () => {
@@ -240,7 +207,9 @@ describe('tus uploads', () => {
       .done
     expect(outcome.status).toBe(422)
     expect(outcome.photoId).toBeNull()
-    const status = await server.client(aliceKey).uploads.status.query({ id: idOf(outcome.upload) })
+    const status = await server
+      .client(aliceKey)
+      .uploads.status.query({ id: uploadIdOf(outcome.upload) })
     expect(status.state).toBe('failed')
     expect(status.error).toBeTruthy()
     const head = await fetch(outcome.upload.url!, {

@@ -9,6 +9,7 @@ import sharp from 'sharp'
 import * as tus from 'tus-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeNoiseJpeg, startServer, uploadForm, type TestServer } from '../testing/harness.js'
+import { startTusUpload, uploadIdOf } from '../testing/tus-upload.js'
 
 /**
  * Video end to end: clips made here with ffmpeg, uploaded through tus-js-client in small chunks,
@@ -70,40 +71,14 @@ describe.skipIf(FFMPEG_MISSING !== null)('video over HTTP', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  function tusUpload(data: Buffer, filename: string) {
-    return new Promise<{
-      uploadId: string | null
-      photoId: string | null
-      status: number | null
-      body: string | null
-    }>((resolve) => {
-      const upload = new tus.Upload(data, {
-        endpoint: `${server.url}/files`,
-        headers: { authorization: `Bearer ${key}` },
-        retryDelays: [],
-        storeFingerprintForResuming: false,
-        // Several PATCHes: the first carries the head the type (and size limit) comes from.
-        chunkSize: 8 * 1024,
-        metadata: { filename },
-        onSuccess: ({ lastResponse }) =>
-          resolve({
-            uploadId: upload.url?.split('/').pop() ?? null,
-            photoId: lastResponse.getHeader('Darkroom-Photo-Id') ?? null,
-            status: lastResponse.getStatus(),
-            body: null,
-          }),
-        onError: (error) => {
-          const response = (error as tus.DetailedError).originalResponse
-          resolve({
-            uploadId: upload.url?.split('/').pop() ?? null,
-            photoId: null,
-            status: response?.getStatus() ?? null,
-            body: response?.getBody() ?? String(error),
-          })
-        },
-      })
-      upload.start()
+  async function tusUpload(data: Buffer, filename: string) {
+    const { done } = startTusUpload({ url: server.url, key }, data, {
+      // Several PATCHes: the first carries the head the type (and size limit) comes from.
+      chunkSize: 8 * 1024,
+      metadata: { filename },
     })
+    const outcome = await done
+    return { ...outcome, uploadId: outcome.upload.url ? uploadIdOf(outcome.upload) : null }
   }
 
   async function blobKeysOf(photoId: string): Promise<string[]> {
