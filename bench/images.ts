@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { signUrl } from '@darkroom/server'
-import type { AppRouter } from '@darkroom/trpc'
-import { createTRPCClient, httpLink } from '@trpc/client'
+import { createDarkroomClient } from '../apps/example/src/client.js'
 import { startChild, SERVER_MAIN, type Child } from './children.js'
-import { printTable, size, writeJson, type Row } from './lib.js'
+import { printTable, size, stats, writeJson, type Row, type Stats } from './lib.js'
 import { makePhoto } from './photos.js'
 
 /**
@@ -123,13 +122,8 @@ function cpuNote(samples: Sample[]): string {
   return `; server CPU ${summarise(samples, (s) => s.cpuMsPerRequest!).median.toFixed(2)} ms/request`
 }
 
-function summarise(samples: Sample[], pick: (s: Sample) => number) {
-  const values = samples.map(pick).sort((a, b) => a - b)
-  return {
-    median: values[Math.floor(values.length / 2)]!,
-    min: values[0]!,
-    max: values[values.length - 1]!,
-  }
+function summarise(samples: Sample[], pick: (s: Sample) => number): Stats {
+  return stats(samples.map(pick))
 }
 
 /** Rows for a measured case: its rate (with the ratio to `baseline`), then p50 and p99. */
@@ -205,9 +199,7 @@ export async function run(): Promise<Row[]> {
   try {
     const key = await server.adminKey()
     const auth = { authorization: `Bearer ${key}` }
-    const client = createTRPCClient<AppRouter>({
-      links: [httpLink({ url: `${server.url}/trpc`, headers: () => auth })],
-    })
+    const client = createDarkroomClient({ baseUrl: server.url, apiKey: key })
     const form = new FormData()
     // PHOTOS for the misses, one more for the hits (so no miss URL meets the hit's entry).
     for (let i = 0; i <= PHOTOS; i++) {

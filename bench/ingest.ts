@@ -7,7 +7,7 @@ import { rgbaToThumbHash } from 'thumbhash'
 import { createDarkroom } from '@darkroom/core'
 import { loadCorpus } from '@darkroom/core/testing'
 import { createFsBlobStore, createSqliteStore } from '@darkroom/storage'
-import { QUICK, printTable, size, writeJson, type Row } from './lib.js'
+import { QUICK, printTable, size, stats, writeJson, type Row } from './lib.js'
 import { makePhoto, uniqueCopy } from './photos.js'
 
 /**
@@ -140,15 +140,6 @@ async function openEngine(format: Format, concurrency: number) {
       await darkroom.close()
       await rm(dir, { recursive: true, force: true })
     },
-  }
-}
-
-function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return {
-    median: sorted[Math.floor(sorted.length / 2)]!,
-    min: sorted[0]!,
-    max: sorted[sorted.length - 1]!,
   }
 }
 

@@ -27,18 +27,23 @@ export interface Row {
   conditions: string
 }
 
-export async function measure(
-  runs: number,
-  fn: () => Promise<number>,
-): Promise<{ median: number; min: number; max: number }> {
+export interface Stats {
+  median: number
+  min: number
+  max: number
+}
+
+/** Median, min and max of `values`; with `maxAt` (e.g. 0.99), that percentile as `max`. */
+export function stats(values: readonly number[], maxAt = 1): Stats {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+  return { median: at(0.5), min: sorted[0]!, max: at(maxAt) }
+}
+
+export async function measure(runs: number, fn: () => Promise<number>): Promise<Stats> {
   const values: number[] = []
   for (let i = 0; i < runs; i++) values.push(await fn())
-  values.sort((a, b) => a - b)
-  return {
-    median: values[Math.floor(values.length / 2)]!,
-    min: values[0]!,
-    max: values[values.length - 1]!,
-  }
+  return stats(values)
 }
 
 /** Samples the process RSS while `fn` runs; returns its result and the peak in MB. */

@@ -9,7 +9,7 @@ import { KyselyMetadataStore, type Database } from '@darkroom/storage'
 // The service's own cursor encoding (not public API): crafted cursors are byte for byte what a
 // client would hold, which `run` asserts against the API for the first mark.
 import { decodeCursor, encodeCursor } from '../packages/core/src/domain/cursor.js'
-import { printTable, size, writeJson, type Row } from './lib.js'
+import { printTable, size, stats, writeJson, type Row } from './lib.js'
 import { benchCaller as me, seedAlbum } from './seed.js'
 
 /**
@@ -35,12 +35,6 @@ const SORT_SQL: Record<string, string> = {
   position: 'position',
   taken: 'taken_sort',
   filename: 'filename',
-}
-
-interface Stats {
-  median: number
-  min: number
-  max: number
 }
 
 export async function run(): Promise<Row[]> {
@@ -71,7 +65,7 @@ export async function run(): Promise<Row[]> {
       await checkPlan(db, albumId, sort, cursors[2]!)
 
       const cases = [() => list({}), ...cursors.map((cursor) => () => list({ cursor }))]
-      const [first, ...keyset] = (await samples(cases, REPEAT)).map(stats)
+      const [first, ...keyset] = (await samples(cases, REPEAT)).map((values) => stats(values, 0.99))
       const runs = `${REPEAT} interleaved runs, max = p99`
       rows.push({
         name: `${sort}: first page (+ total)`,
@@ -103,7 +97,7 @@ export async function run(): Promise<Row[]> {
       })
       for (const [i, at] of marks.entries()) {
         const more = await samples([() => list({ offset: at })], OFFSET_REPEAT - 1, false)
-        const offset = stats([...offsetTimes[i]!, ...more[0]!])
+        const offset = stats([...offsetTimes[i]!, ...more[0]!], 0.99)
         rows.push({
           name: `${sort}: OFFSET ${at} (baseline)`,
           unit: 'ms',
@@ -121,6 +115,7 @@ export async function run(): Promise<Row[]> {
     )
     const full = stats(
       (await samples([async () => count.pluck().get(me.ownerId, albumId)], OFFSET_REPEAT))[0]!,
+      0.99,
     )
     rows.push({
       name: 'total by full COUNT(*) (before 0003)',
@@ -225,13 +220,6 @@ async function cpuPerRun(fn: () => Promise<unknown>, repeat: number): Promise<nu
   for (let r = 0; r < repeat; r++) await fn()
   const used = process.cpuUsage(start)
   return (used.user + used.system) / 1000 / repeat
-}
-
-/** Median, min and p99 (as `max`). */
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-  return { median: at(0.5), min: sorted[0]!, max: at(0.99) }
 }
 
 function ids(items: { id: string }[]) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { printTable, size, writeJson, type Row } from './lib.js'
+import { printTable, size, stats, writeJson, type Row } from './lib.js'
 import { benchCaller, seedAlbum } from './seed.js'
 
 /**
@@ -15,12 +15,6 @@ import { benchCaller, seedAlbum } from './seed.js'
  */
 const PHOTOS = size('PHOTOS', 100_000, 1_000)
 const MOVES = size('MOVES', 10_000, 100)
-
-function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-  return { median: at(0.5), min: sorted[0]!, max: at(0.99) }
-}
 
 function prng(seed: number) {
   let s = seed >>> 0
@@ -105,8 +99,8 @@ export async function run(): Promise<Row[]> {
     }
     plain.close()
 
-    const ours = stats(latencies)
-    const base = stats(baseLatencies)
+    const ours = stats(latencies, 0.99)
+    const base = stats(baseLatencies, 0.99)
     const conditions = `album of ${PHOTOS}, SQLite WAL; max = p99`
     rows.push({
       name: 'renumbering sort_order (baseline)',

@@ -8,18 +8,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
 import * as tus from 'tus-js-client'
-import {
-  createTRPCClient,
-  httpBatchLink,
-  httpLink,
-  isNonJsonSerializable,
-  splitLink,
-} from '@trpc/client'
 import { createDarkroom } from '@darkroom/core'
 import { createFsBlobStore, createSqliteStore } from '@darkroom/storage'
-import type { AppRouter } from '@darkroom/trpc'
+import { createDarkroomClient } from '../apps/example/src/client.js'
 import { startChild, SERVER_MAIN, type Child } from './children.js'
-import { QUICK, printTable, size, withPeakRss, writeJson, type Row } from './lib.js'
+import { QUICK, printTable, size, stats, withPeakRss, writeJson, type Row } from './lib.js'
+import { uniqueCopy } from './photos.js'
 
 /**
  * Upload: the two ways bytes enter Darkroom over HTTP, each against a baseline in the same run.
@@ -189,15 +183,6 @@ async function flush(path: string): Promise<void> {
   await file.sync().finally(() => file.close())
 }
 
-function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return {
-    median: sorted[Math.floor(sorted.length / 2)]!,
-    min: sorted[0]!,
-    max: sorted[sorted.length - 1]!,
-  }
-}
-
 async function tusRows(dir: string, server: Child, key: string): Promise<Row[]> {
   const bytes = PAYLOAD_MIB * MiB
   console.log(`writing a ${PAYLOAD_MIB} MiB MP4 ...`)
@@ -205,7 +190,7 @@ async function tusRows(dir: string, server: Child, key: string): Promise<Row[]> 
   const plainDir = join(dir, 'plain')
   await mkdir(plainDir)
   const plain = await startChild(['-e', PLAIN], { PLAIN_DIR: plainDir })
-  const client = trpcClient(server.url, key)
+  const client = createDarkroomClient({ baseUrl: server.url, apiKey: key })
   const cases = {
     plain: { timings: [] as Timing[], peak: 0 },
     fsync: { timings: [] as Timing[], peak: 0 },
@@ -308,19 +293,6 @@ function lastChunk(bytes: number): number {
   return bytes % CHUNK || CHUNK
 }
 
-function trpcClient(url: string, key: string) {
-  const headers = () => ({ authorization: `Bearer ${key}` })
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => isNonJsonSerializable(op.input),
-        true: httpLink({ url: `${url}/trpc`, headers }),
-        false: httpBatchLink({ url: `${url}/trpc`, headers }),
-      }),
-    ],
-  })
-}
-
 /** A ~5 MB 4000x3000 JPEG of noise (quality 55). */
 async function makePhoto(): Promise<Buffer> {
   const width = 4000
@@ -331,28 +303,17 @@ async function makePhoto(): Promise<Buffer> {
     .toBuffer()
 }
 
-/** `count` distinct files from one photo: a JPEG comment after SOI makes each one's bytes new. */
-function variantsOf(photo: Buffer, count: number, tag: string): Buffer[] {
-  return Array.from({ length: count }, (_, i) => {
-    const text = Buffer.from(`${tag}-${i}`)
-    const comment = Buffer.alloc(4)
-    comment.writeUInt16BE(0xfffe, 0)
-    comment.writeUInt16BE(text.byteLength + 2, 2)
-    return Buffer.concat([photo.subarray(0, 2), comment, text, photo.subarray(2)])
-  })
-}
-
 async function formRows(dir: string, server: Child, key: string): Promise<Row[]> {
   console.log(`making ${PHOTOS} JPEGs of 5 MB ...`)
   const photo = await makePhoto()
-  const client = trpcClient(server.url, key)
+  const client = createDarkroomClient({ baseUrl: server.url, apiKey: key })
   const httpRates: number[] = []
   const engineRates: number[] = []
   let httpPeak = 0
   let enginePeak = 0
   let totalBytes = 0
   for (let run = 0; run < FORM_RUNS; run++) {
-    const files = variantsOf(photo, PHOTOS, `run${run}`)
+    const files = Array.from({ length: PHOTOS }, (_, i) => uniqueCopy(photo, run * PHOTOS + i))
     totalBytes = files.reduce((sum, f) => sum + f.byteLength, 0)
 
     const engineDir = await mkdtemp(join(dir, 'engine-'))
