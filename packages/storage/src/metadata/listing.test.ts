@@ -10,6 +10,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KyselyMetadataStore } from './kysely-metadata-store.js'
 import { createPostgresStore } from './postgres.js'
+import { admin, POSTGRES_URL, postgresUnreachable } from './postgres.test-support.js'
 import type { Database, SqlDialectName } from './schema.js'
 import { createSqliteStore } from './sqlite.js'
 
@@ -22,23 +23,10 @@ import { createSqliteStore } from './sqlite.js'
 const dir = mkdtempSync(join(tmpdir(), 'darkroom-listing-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const url = POSTGRES_URL
 const schema = `dr_${randomUUID().replaceAll('-', '').slice(0, 20)}`
 const pgOptions = { connectionString: url, options: `-c search_path=${schema}` }
-const pgReachable = await admin((c) => c.query('select 1')).then(
-  () => true,
-  () => false,
-)
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
-  }
-}
+const pgReachable = (await postgresUnreachable()) === null
 
 interface Target {
   name: SqlDialectName

@@ -7,35 +7,22 @@ import {
   makePhotoRecord,
   MemoryBlobStore,
 } from '@darkroom/core/testing'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { KyselyServerStore } from '../server/kysely-server-store.js'
 import { describeMetadataStoreContract } from '../testing/metadata-store.contract.js'
 import { describeServerStoreContract } from '../testing/server-store.contract.js'
 import type { KyselyMetadataStore } from './kysely-metadata-store.js'
 import { createPostgresStore } from './postgres.js'
+import { admin, POSTGRES_URL, postgresUnreachable } from './postgres.test-support.js'
 
 /**
  * Runs against `DATABASE_URL` (default: a local trust-auth server), in a schema of this file's
  * own, dropped at the end: parallel files and reruns never meet. Skips when nothing answers.
  */
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const url = POSTGRES_URL
 const schema = `dr_${randomUUID().replaceAll('-', '').slice(0, 20)}`
 
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const unreachable = await admin((c) => c.query('select 1')).then(
-  () => null,
-  (error: unknown) => (error instanceof Error ? error.message : String(error)) || 'no answer',
-)
+const unreachable = await postgresUnreachable()
 const where = url.replace(/\/\/[^@/]*@/, '//')
 if (unreachable) console.warn(`Postgres tests skipped: ${where} is unreachable (${unreachable}).`)
 
