@@ -26,6 +26,15 @@ export default defineConfig({
       },
       { find: /^@darkroom\/storage$/, replacement: src('./packages/storage/src/index.ts') },
       { find: /^@darkroom\/trpc$/, replacement: src('./packages/trpc/src/index.ts') },
+      {
+        find: /^@darkroom\/http\/postgres$/,
+        replacement: src('./packages/http/src/tus/pg-locker.ts'),
+      },
+      {
+        find: /^@darkroom\/http\/s3$/,
+        replacement: src('./packages/http/src/tus/s3-upload-store.ts'),
+      },
+      { find: /^@darkroom\/http$/, replacement: src('./packages/http/src/index.ts') },
     ],
   },
   test: {

@@ -1,9 +1,7 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import {
   createDarkroom,
-  isDarkroomError,
   systemClock,
   type BlobStore,
   type Clock,
@@ -11,32 +9,19 @@ import {
   type EventSink,
   type ServerStore,
 } from '@darkroom/core'
-import { createFsBlobStore, createSqliteStore, type KyselyMetadataStore } from '@darkroom/storage'
 import {
-  apiKeyAuthenticator,
-  createApiKey,
-  createAppRouter,
-  createContext,
-  type AppRouter,
-} from '@darkroom/trpc'
-import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+  createDarkroomHandler,
+  type DarkroomHandler,
+  type DarkroomHandlerOptions,
+} from '@darkroom/http'
+import { createFsBlobStore, createSqliteStore, type KyselyMetadataStore } from '@darkroom/storage'
+import { createApiKey, type AppRouter, type Authenticate } from '@darkroom/trpc'
 import type { ServerConfig } from './config.js'
-import { GUEST_CALLER, type Authenticate } from './http/auth.js'
-import { createFilesHandler, type FilesHandler, type FilesHandlerOptions } from './http/files.js'
-import { createHealthRoute } from './http/health.js'
-import { createImageRoute } from './http/images.js'
-import { DiskCache } from './http/internal/disk-cache.js'
-import { TransformQueue } from './http/internal/transform-queue.js'
-import { createPhotoRoute } from './http/photos.js'
-import { UploadRateLimiter } from './http/rate-limit.js'
-import { createRouter, type RouteHandler } from './http/router.js'
-import { createSessionRoute, withKeyCookie } from './http/session.js'
 import { createStaticRoute } from './http/static.js'
 import { createLogger, type Logger } from './logger.js'
 import { loadOrCreateSigningSecret } from './signing-secret.js'
 import { ensureSchema } from './jobs/ensure-schema.js'
 import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
-import { PgLocker } from './http/tus/pg-locker.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 import { OutboxEventSink } from './webhooks/outbox-event-sink.js'
 
@@ -48,7 +33,7 @@ import { OutboxEventSink } from './webhooks/outbox-event-sink.js'
 export interface ComposeOptions {
   config: ServerConfig
   logger?: Logger
-  /** Replaces the API-key check for every route (an app's session or JWT); see http/auth.ts. */
+  /** The app's own sign-in, beside API keys (see `createDarkroomHandler`). */
   authenticate?: Authenticate
   clock?: Clock
   /** The webhook worker's HTTP client (tests); default global fetch. */
@@ -58,14 +43,15 @@ export interface ComposeOptions {
 }
 
 export interface Composed {
-  /** The request handler, for mounting in another server. */
-  handler: RouteHandler
+  /** The request handler (the gallery behind Darkroom's routes), for mounting in another server. */
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>
+  /** Darkroom's routes alone (`@darkroom/http`). */
+  http: DarkroomHandler
   /** A Node server around `handler`, not listening yet (`listen()` does). */
   server: Server
   darkroom: Darkroom
   serverStore: ServerStore
   router: AppRouter
-  files: FilesHandler
   webhooks: WebhookDeliveryWorker
   /** pg-boss (Postgres only, and only when timers run); null with SQLite. */
   jobs: PgBossJobs | null
@@ -141,113 +127,42 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     onRetry: (at) => jobs?.send(QUEUES.webhooks, at),
   })
 
-  const authenticate: Authenticate =
-    options.authenticate ?? apiKeyAuthenticator(serverStore, { clock })
-  const guestUploads = config.guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null
-  const uploadLimiter = new UploadRateLimiter({
-    perMinute: config.rateLimit.uploadsPerMinute,
-    clock,
-  })
-  const router = createAppRouter(darkroom, {
-    serverStore,
-    authenticate,
-    guestUploads,
-    clock,
-    rateLimit: ({ caller, guest, ip }) =>
-      uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
-  })
-  const trpc = createHTTPHandler({
-    router,
-    createContext,
-    basePath: '/trpc/',
-    maxBodySize: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
-    responseMeta: ({ errors }) => {
-      const limited = errors.find((e) => isDarkroomError(e.cause) && e.cause.retryAfterMs)
-      const retryAfterMs = limited && isDarkroomError(limited.cause) && limited.cause.retryAfterMs
-      return retryAfterMs
-        ? { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }
-        : {}
-    },
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') {
-        logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed')
-      }
-    },
-  })
-
   // Processes behind one load balancer share uploads, so they share the lock on each too.
   const locker =
     config.database.kind === 'postgres'
-      ? new PgLocker({
+      ? new (await import('@darkroom/http/postgres')).PgLocker({
           connectionString: config.database.connectionString,
           logger: logger.child({ module: 'tus-locker' }),
         })
       : undefined
   // With S3 blobs, tus uploads go straight to the bucket, under `<prefix>/uploads/`.
-  const makeUploadStore = await s3UploadStore(config.blobs)
-  let openedUploadStore: { close(): void } | undefined
-  const files = createFilesHandler({
-    ...(locker ? { locker } : {}),
+  const uploadStore = await s3UploadStore(config.blobs)
+  const http = createDarkroomHandler({
     darkroom,
     serverStore,
-    authenticate,
-    directory: config.uploads.directory,
-    path: '/files',
-    expiryMs: config.uploads.expiryMs,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    signingSecret,
+    dataDir: config.dataDir,
     guestUploads: config.guestUploads,
-    uploadLimiter,
-    logger: logger.child({ module: 'tus' }),
-    clock,
-    ...(makeUploadStore
-      ? { uploadStore: (hooks) => (openedUploadStore = makeUploadStore(hooks)) }
-      : {}),
-  })
-
-  const cache = new DiskCache(join(config.dataDir, 'cache'))
-  const ownerOf = async (id: string) => (await engine.store.getPhoto(id))?.ownerId ?? null
-  const unsubscribe = darkroom.events.on('photo.deleted', (event) => {
-    if (event.subjectId) void cache.evict(event.subjectId).catch(() => undefined)
-  })
-  // Pictures also accept the key from the gallery's HttpOnly cookie (see http/session.ts).
-  const pictureAuth = withKeyCookie(authenticate)
-  const image = createImageRoute({
-    darkroom,
-    authenticate: pictureAuth,
-    signingSecret,
-    cache,
-    queue: new TransformQueue(config.images),
-    ownerOf,
-    logger,
+    uploads: {
+      directory: config.uploads.directory,
+      expiryMs: config.uploads.expiryMs,
+      perMinute: config.rateLimit.uploadsPerMinute,
+      ...(uploadStore ? { store: uploadStore } : {}),
+      ...(locker ? { locker } : {}),
+    },
+    images: config.images,
+    logger: logger.child({ module: 'http' }),
     clock,
   })
-  const photo = createPhotoRoute({
-    darkroom,
-    authenticate: pictureAuth,
-    signingSecret,
-    ownerOf,
-    logger,
-    clock,
-  })
-  const health = createHealthRoute({ serverStore, blobs, logger })
   const gallery = createStaticRoute({
     root: config.galleryDir,
     logger,
     mediaOrigins: config.publicBaseUrl ? [new URL(config.publicBaseUrl).origin] : [],
   })
-
-  const handler = createRouter(
-    [
-      { prefix: '/trpc', handle: (req, res) => trpc(req, res) },
-      { prefix: '/files', handle: files.handle },
-      { prefix: '/image/', handle: image },
-      { prefix: '/photos/', handle: photo },
-      { prefix: '/healthz', handle: health },
-      { prefix: '/session', handle: createSessionRoute({ authenticate, logger }) },
-      // Last: the web gallery and its single-page fallback take whatever is left.
-      { prefix: '/', handle: gallery },
-    ],
-    logger,
-  )
+  // Darkroom's routes first; the web gallery and its single-page fallback take what is left.
+  const handler = (req: IncomingMessage, res: ServerResponse) =>
+    http.node(req, res, () => void gallery(req, res))
   const server = createServer({ requestTimeout: 0 }, (req, res) => void handler(req, res))
   // Uploads may be long; idle sockets are not kept forever.
   server.keepAliveTimeout = 5_000
@@ -265,7 +180,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   if (options.timers !== false && config.database.kind === 'postgres') {
     jobs = await startJobs(config, config.database.connectionString, logger, {
       webhooks: () => worker.drain(),
-      uploadCleanup: () => files.cleanupExpired(),
+      uploadCleanup: () => http.cleanupExpiredUploads(),
       purgePending: () => darkroom.maintenance.purgePending(),
       orphanSweep: () => darkroom.maintenance.sweepOrphans(),
     }).catch(async (error: unknown) => {
@@ -277,18 +192,18 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     jobs.send(QUEUES.webhooks)
   } else if (options.timers !== false) {
     worker.start()
-    every(config.uploads.cleanupIntervalMs, 'upload cleanup', () => files.cleanupExpired())
+    every(config.uploads.cleanupIntervalMs, 'upload cleanup', () => http.cleanupExpiredUploads())
     every(config.maintenance.intervalMs, 'pending purge', () => darkroom.maintenance.purgePending())
   }
 
   let closing: Promise<void> | undefined
   return {
     handler,
+    http,
     server,
     darkroom,
     serverStore,
-    router,
-    files,
+    router: http.router,
     webhooks: worker,
     get jobs() {
       return jobs
@@ -319,7 +234,6 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     close(graceMs = 30_000) {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer)
-        unsubscribe()
         if (server.listening) {
           const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
           server.closeIdleConnections()
@@ -331,7 +245,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
         await jobs?.stop(graceMs)
         await worker.stop()
         await locker?.close()
-        openedUploadStore?.close()
+        await http.close()
         await darkroom.close()
       })()
       return closing
@@ -356,9 +270,9 @@ async function openBlobStore(target: ServerConfig['blobs']): Promise<BlobStore> 
 /** With S3 blobs: a factory for files.ts of the tus datastore in the bucket; else null. */
 async function s3UploadStore(
   target: ServerConfig['blobs'],
-): Promise<FilesHandlerOptions['uploadStore'] | null> {
+): Promise<NonNullable<DarkroomHandlerOptions['uploads']>['store'] | null> {
   if (target.kind !== 's3') return null
-  const { S3UploadStore } = await import('./http/tus/s3-upload-store.js')
+  const { S3UploadStore } = await import('@darkroom/http/s3')
   return (hooks) =>
     new S3UploadStore({
       ...hooks,

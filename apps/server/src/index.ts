@@ -4,10 +4,6 @@ export { loadConfig, ConfigError } from './config.js'
 export type { ServerConfig } from './config.js'
 export { createLogger } from './logger.js'
 export type { Logger } from './logger.js'
-export type { Authenticate } from './http/auth.js'
-export { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER } from './http/files.js'
-export { signUrl, canonicalQuery, snapEdge } from './http/signed-urls.js'
-export type { ImageParams } from './http/signed-urls.js'
 export {
   signWebhook,
   verifyWebhookSignature,

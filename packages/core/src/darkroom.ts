@@ -15,6 +15,7 @@ import type { MetadataStore } from './ports/metadata-store.js'
 import * as albums from './services/albums/albums.js'
 import type { ServiceContext } from './services/context.js'
 import { EventBus, type EventListener } from './services/events.js'
+import { health } from './services/health.js'
 import * as maintenance from './services/maintenance/maintenance.js'
 import * as owners from './services/owners.js'
 import { bulkDelete, deletePhoto, restore } from './services/photos/delete.js'
@@ -22,6 +23,7 @@ import { get, getMany } from './services/photos/get.js'
 import { list } from './services/photos/list.js'
 import { move } from './services/photos/move.js'
 import { openBlob } from './services/photos/open-blob.js'
+import { ownerOf } from './services/photos/owner-of.js'
 import { precheck } from './services/photos/precheck.js'
 import { transform } from './services/photos/transform.js'
 import { listComments, react } from './services/photos/react.js'
@@ -69,6 +71,7 @@ export interface Darkroom {
     openBlob: Bind<typeof openBlob>
     precheck: Bind<typeof precheck>
     transform: Bind<typeof transform>
+    ownerOf: Bind<typeof ownerOf>
   }
   readonly albums: {
     create: Bind<typeof albums.create>
@@ -85,6 +88,8 @@ export interface Darkroom {
     purgePending: Bind<typeof maintenance.purgePending>
     sweepOrphans: Bind<typeof maintenance.sweepOrphans>
   }
+  /** Whether the store and the blob store answer (for a health route). */
+  health: Bind<typeof health>
   readonly events: {
     /** Listens to committed changes in this process; returns the unsubscribe function. */
     on(type: DarkroomEventType | '*', listener: EventListener): () => void
@@ -151,6 +156,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       openBlob: bind(openBlob),
       precheck: bind(precheck),
       transform: bind(transform),
+      ownerOf: bind(ownerOf),
     },
     albums: {
       create: bind(albums.create),
@@ -164,6 +170,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       purgePending: bind(maintenance.purgePending),
       sweepOrphans: bind(maintenance.sweepOrphans),
     },
+    health: bind(health),
     events: { on: (type, listener) => ctx.events.on(type, listener) },
     async close() {
       if (closed) return

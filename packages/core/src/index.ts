@@ -35,3 +35,7 @@ export type {
   TransformFormat,
 } from './services/photos/transform.js'
 export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transform.js'
+export type { HealthReport, HealthState } from './services/health.js'
+export { localFile, isLocalFile } from './internal/bytes.js'
+export type { FileData, LocalFile } from './internal/bytes.js'
+export { hasScope, isAdmin, requireScope } from './internal/access.js'

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -10,6 +9,7 @@ import type { SweepResult } from '@darkroom/core'
 import { createEngine } from '../compose.js'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../logger.js'
+import { sourcesTsconfig } from '../testing/processes.js'
 
 /**
  * Crash harness: the server as a real child process (`node --import tsx apps/server/src/main.ts`
@@ -69,47 +69,6 @@ export function crashSeed(env: Record<string, string | undefined> = process.env)
   return (Math.random() * 2 ** 32) >>> 0
 }
 
-let sourcesTsconfig: string | undefined
-
-/**
- * A tsconfig whose `paths` point every `@darkroom/*` package at its `src/`, handed to tsx
- * (`TSX_TSCONFIG_PATH`), so that the child runs the sources under test and not a stale `dist/`.
- */
-function sourcesTsconfigPath(): string {
-  if (sourcesTsconfig) return sourcesTsconfig
-  // One file per checkout (its content depends only on REPO_ROOT), shared by every run and
-  // written atomically, so that a child starting meanwhile never reads half of it.
-  const tag = createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)
-  const dir = join(tmpdir(), `darkroom-tsx-${tag}`)
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, 'tsconfig.json')
-  const staged = `${file}.${process.pid}.tmp`
-  const src = (p: string) => [join(REPO_ROOT, 'packages', p)]
-  writeFileSync(
-    staged,
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        verbatimModuleSyntax: true,
-        baseUrl: REPO_ROOT,
-        paths: {
-          '@darkroom/core': src('core/src/index.ts'),
-          '@darkroom/core/testing': src('core/src/testing/index.ts'),
-          '@darkroom/storage': src('storage/src/index.ts'),
-          '@darkroom/storage/testing': src('storage/src/testing/index.ts'),
-          '@darkroom/storage/postgres': src('storage/src/metadata/postgres.ts'),
-          '@darkroom/trpc': src('trpc/src/index.ts'),
-        },
-      },
-    }),
-  )
-  renameSync(staged, file)
-  sourcesTsconfig = file
-  return file
-}
-
 export interface ServerChild {
   readonly process: ChildProcess
   readonly pid: number
@@ -153,7 +112,7 @@ export async function startServerChild(options: StartChildOptions): Promise<Serv
   }
   // Vitest's own variables would otherwise leak into the child.
   delete env.NODE_OPTIONS
-  if (options.fromSources !== false) env.TSX_TSCONFIG_PATH = sourcesTsconfigPath()
+  if (options.fromSources !== false) env.TSX_TSCONFIG_PATH = sourcesTsconfig()
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
     env,
@@ -239,7 +198,7 @@ export async function runCli(
     ...options.env,
   }
   delete env.NODE_OPTIONS
-  if (options.fromSources !== false) env.TSX_TSCONFIG_PATH = sourcesTsconfigPath()
+  if (options.fromSources !== false) env.TSX_TSCONFIG_PATH = sourcesTsconfig()
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO_ROOT,
     env,

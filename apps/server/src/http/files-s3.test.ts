@@ -233,10 +233,10 @@ describe('tus uploads into S3', () => {
       const id = uploadIdOf(upload)
       expect((await keysUnder(`site-b/uploads/${id}`)).length).toBeGreaterThan(0)
       expect(await openMultipartUploads(`site-b/uploads/${id}`)).toHaveLength(1)
-      expect(await short.app.files.cleanupExpired()).toBe(0)
+      expect(await short.app.http.cleanupExpiredUploads()).toBe(0)
       // 2.16 s of expiry; S3 times are to the second (s3rver's are rounded down).
       await new Promise((r) => setTimeout(r, 3300))
-      expect(await short.app.files.cleanupExpired()).toBe(1)
+      expect(await short.app.http.cleanupExpiredUploads()).toBe(1)
       expect(await keysUnder(`site-b/uploads/${id}`)).toEqual([])
       expect(await openMultipartUploads(`site-b/uploads/${id}`)).toEqual([])
       const status = await short.client(key).uploads.status.query({ id })

@@ -10,7 +10,7 @@ import {
   uploadForm,
   type TestServer,
 } from '../testing/harness.js'
-import { signUrl } from './signed-urls.js'
+import { signUrl } from '@darkroom/http'
 
 /** /image and /photos over HTTP: sizes, crops, cache, validators, ranges, signatures, access. */
 

@@ -1,10 +1,10 @@
+import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { HttpProblem, toHttpError } from '@darkroom/http'
 import type { Logger } from '../logger.js'
-import { HttpProblem } from './errors.js'
-import { sendError } from './internal/respond.js'
-import { isNotModified, sendBody, sendNotModified, type BodyHeaders } from './internal/send-body.js'
 
 /**
  * The built web gallery (apps/example, `vite build`) at `/`, mounted last so every API prefix
@@ -85,19 +85,49 @@ export function createStaticRoute(options: StaticRouteOptions) {
       }
       const type = CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream'
       const isHtml = type.startsWith('text/html')
-      const headers: BodyHeaders = {
-        etag: `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`,
-        contentType: type,
-        cacheControl: relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
-        lastModified: new Date(file.mtimeMs),
-        extra: isHtml ? { 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' } : {},
+      const etag = `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`
+      const headers: Record<string, string> = {
+        ETag: etag,
+        'Cache-Control': relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
+        'Last-Modified': new Date(file.mtimeMs).toUTCString(),
+        'X-Content-Type-Options': 'nosniff',
+        ...(isHtml ? { 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' } : {}),
       }
-      if (isNotModified(req, headers.etag)) return sendNotModified(res, headers)
-      await sendBody(req, res, { path: file.path }, file.size, null, headers)
+      if (isNotModified(req.headers['if-none-match'], etag)) {
+        res.writeHead(304, headers)
+        res.end()
+        return
+      }
+      res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': file.size })
+      if (req.method === 'HEAD') {
+        res.end()
+        return
+      }
+      await pipeline(createReadStream(file.path), res)
     } catch (error) {
-      sendError(res, error, logger)
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      const { status, body, headers } = toHttpError(error, logger)
+      const text = JSON.stringify(body)
+      res.writeHead(status, {
+        ...headers,
+        ...((error as { headers?: Record<string, string> })?.headers ?? {}),
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+        'Cache-Control': 'no-store',
+      })
+      res.end(text)
     }
   }
+}
+
+/** Weak comparison, `*` included (RFC 9110). */
+function isNotModified(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '')
+  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
 }
 
 /**

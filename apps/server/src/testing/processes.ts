@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +16,12 @@ const MAIN = join('apps', 'server', 'src', 'main.ts')
 
 let tsconfigPath: string | undefined
 
-function sourcesTsconfig(): string {
+/**
+ * A tsconfig whose `paths` point every `@darkroom/*` package entry (read from the packages'
+ * `exports`) at its `src/`, handed to tsx (`TSX_TSCONFIG_PATH`), so that a child process runs the
+ * sources under test and not a stale `dist/`.
+ */
+export function sourcesTsconfig(): string {
   if (tsconfigPath) return tsconfigPath
   const paths: Record<string, string[]> = {}
   const packages = join(REPO_ROOT, 'packages')
@@ -50,9 +55,13 @@ function sourcesTsconfig(): string {
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16)
   const dir = join(tmpdir(), 'darkroom-scale-tsx')
   mkdirSync(dir, { recursive: true })
-  tsconfigPath = join(dir, `tsconfig.${hash}.json`)
-  writeFileSync(tsconfigPath, text)
-  return tsconfigPath
+  const file = join(dir, `tsconfig.${hash}.json`)
+  // Written aside and renamed: a child starting meanwhile never reads half of it.
+  const staged = `${file}.${process.pid}.tmp`
+  writeFileSync(staged, text)
+  renameSync(staged, file)
+  tsconfigPath = file
+  return file
 }
 
 export interface ServerProcess {

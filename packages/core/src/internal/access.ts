@@ -1,13 +1,20 @@
 import { DarkroomError } from '../errors.js'
 import type { Caller, PhotoRecord, Scope } from '../domain/types.js'
 
-/** `admin` holds every scope. Throws `FORBIDDEN` naming the missing one. */
+/**
+ * The scope rule, the one copy every edge uses: `admin` holds every scope. Throws
+ * `UNAUTHORIZED` for a caller without an owner id, `FORBIDDEN` naming the missing scope.
+ */
 export function requireScope(caller: Caller, scope: Scope): void {
   if (!caller || typeof caller.ownerId !== 'string' || caller.ownerId.length === 0) {
     throw new DarkroomError('UNAUTHORIZED', 'A caller with an owner id is required.')
   }
-  if (caller.scopes.includes(scope) || caller.scopes.includes('admin')) return
+  if (hasScope(caller, scope)) return
   throw new DarkroomError('FORBIDDEN', `This operation needs the "${scope}" scope.`)
+}
+
+export function hasScope(caller: Caller, scope: Scope): boolean {
+  return caller.scopes.includes(scope) || caller.scopes.includes('admin')
 }
 
 export function isAdmin(caller: Caller): boolean {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import {
   DarkroomError,
+  isAdmin,
   systemClock,
   uuidV7Ids,
   type ApiKeyRecord,
@@ -11,7 +12,6 @@ import {
   type ServerStore,
   type Violation,
 } from '@darkroom/core'
-import { isAdmin } from '../internal/access.js'
 import { randomBase62 } from '../internal/random.js'
 
 /**

@@ -1,5 +1,6 @@
 import {
   DarkroomError,
+  requireScope,
   systemClock,
   uuidV7Ids,
   type Caller,
@@ -8,7 +9,6 @@ import {
   type WebhookRecord,
 } from '@darkroom/core'
 import type { KeyDeps } from '../auth/keys.js'
-import { requireScope } from '../internal/access.js'
 import { randomBase62 } from '../internal/random.js'
 
 /**

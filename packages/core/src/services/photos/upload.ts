@@ -5,7 +5,7 @@ import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
 import { positionAfter } from '../../domain/position.js'
 import type { AlbumRecord, Caller, Photo, PhotoRecord, StoredVariant } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
-import type { FileData } from '../../internal/bytes.js'
+import { isLocalFile, type FileData } from '../../internal/bytes.js'
 import { mapLimit } from '../../internal/limit.js'
 import type { ServiceContext } from '../context.js'
 import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
@@ -118,7 +118,13 @@ export async function upload(
     }
   }
   const knownBytes = files.reduce(
-    (sum, f) => sum + (f.data instanceof Uint8Array ? f.data.byteLength : 0),
+    (sum, f) =>
+      sum +
+      (f.data instanceof Uint8Array
+        ? f.data.byteLength
+        : isLocalFile(f.data)
+          ? (f.data.size ?? 0)
+          : 0),
     0,
   )
   if (knownBytes > 0) await assertQuotaRoom(ctx, caller.ownerId, knownBytes)

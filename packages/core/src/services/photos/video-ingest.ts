@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import type { DarkroomConfig } from '../../config.js'
 import type { PhotoExif, PhotoKind } from '../../domain/types.js'
 import { DarkroomError } from '../../errors.js'
-import { readAll, tooLargeMessage, type FileData } from '../../internal/bytes.js'
+import { isLocalFile, readAll, tooLargeMessage, type FileData } from '../../internal/bytes.js'
 import type { RenderedVariant } from '../../media/render-image.js'
 import { SNIFF_BYTES, sniffMimeType } from '../../media/sniff-mime-type.js'
 import { checkVideoIntegrity, extractPoster, probeVideo } from '../../media/video/index.js'
@@ -74,8 +74,18 @@ export function allowedUploadTypes(config: DarkroomConfig): string[] {
  * `PAYLOAD_TOO_LARGE` past the limit of the type found (`limits.maxFileBytes` for anything that
  * is not an allowed video, `video.maxFileBytes` for a video).
  */
-export async function readUploadBody(ctx: ServiceContext, data: FileData): Promise<UploadBody> {
+export async function readUploadBody(ctx: ServiceContext, input: FileData): Promise<UploadBody> {
   const { config } = ctx
+  if (isLocalFile(input) && input.size !== null && input.size > config.limits.maxFileBytes) {
+    // Only a video may be larger than the image limit: tell which this is from its first bytes.
+    if (allowedVideoTypes(config).length === 0) {
+      throw new DarkroomError(
+        'PAYLOAD_TOO_LARGE',
+        tooLargeMessage(input.size, config.limits.maxFileBytes),
+      )
+    }
+  }
+  const data = isLocalFile(input) ? createReadStream(input.path) : input
   const videoTypes = allowedVideoTypes(config)
   const imageMax = config.limits.maxFileBytes
   if (videoTypes.length === 0) return { kind: 'image', data: await readAll(data, imageMax) }

@@ -1,11 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import type { Readable } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   DarkroomError,
+  localFile,
+  requireScope,
   systemClock,
+  type FileData,
   type Caller,
   type Clock,
   type Darkroom,
@@ -14,7 +16,7 @@ import {
 } from '@darkroom/core'
 import { MemoryLocker, Server as TusServer } from '@tus/server'
 import { Upload, type Locker } from '@tus/utils'
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 import { GUEST_CALLER, requireCaller, toHeaders, type Authenticate } from './auth.js'
 import { HttpProblem, toHttpError, toTusError } from './errors.js'
 import { UploadRateLimiter } from './rate-limit.js'
@@ -151,9 +153,9 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   /** The folder store, which alone has checksums and concatenation; null with S3. */
   const folder = datastore instanceof DurableFileStore ? datastore : null
 
-  /** A finished upload's bytes: its file, or its object in the bucket. */
-  async function openUpload(id: string): Promise<Readable> {
-    return folder ? createReadStream(folder.pathOf(id)) : datastore.read(id)
+  /** A finished upload's bytes: its file (read where it is), or its object in the bucket. */
+  async function openUpload(id: string, size: number | null): Promise<FileData> {
+    return folder ? localFile(folder.pathOf(id), size) : datastore.read(id)
   }
 
   const tus = new TusServer({
@@ -256,7 +258,12 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       await saveRecord(id, caller, { state: 'processing', size: upload.size ?? upload.offset })
       try {
         const result = await darkroom.photos.upload(caller, {
-          files: [{ filename: metadata.filename, data: await openUpload(id) }],
+          files: [
+            {
+              filename: metadata.filename,
+              data: await openUpload(id, upload.size ?? upload.offset),
+            },
+          ],
           albumId: metadata.albumId,
           category: metadata.category,
           pending: metadata.pending,
@@ -468,10 +475,8 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
           throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
         }
         const caller = await authenticate(req)
-        if (method !== 'HEAD' && !canWrite(caller)) {
-          // Creating, writing and terminating uploads are writes; a read-only key may only HEAD.
-          throw new DarkroomError('FORBIDDEN', 'This operation needs the "photos.write" scope.')
-        }
+        // Creating, writing and terminating uploads are writes; a read-only key may only HEAD.
+        if (method !== 'HEAD') requireScope(caller, 'photos.write')
         if (method === 'POST' && options.uploadLimiter) {
           const guest = caller === GUEST_CALLER
           options.uploadLimiter.take(
@@ -549,10 +554,6 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       return removed
     },
   }
-}
-
-function canWrite(caller: Caller): boolean {
-  return caller.scopes.includes('photos.write') || caller.scopes.includes('admin')
 }
 
 function isPartial(id: string): boolean {

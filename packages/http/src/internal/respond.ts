@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { Logger } from '../../logger.js'
+import type { Logger } from '../logger.js'
 import { toHttpError } from '../errors.js'
 
 export function sendJson(

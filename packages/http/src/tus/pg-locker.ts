@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/utils'
 import type { Client, Notification } from 'pg'
-import type { Logger } from '../../logger.js'
+import type { Logger } from '../logger.js'
 
 /**
  * A tus `Locker` shared by every server process on one Postgres, built on session-level

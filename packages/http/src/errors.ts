@@ -1,5 +1,5 @@
 import { isDarkroomError, type DarkroomErrorCode } from '@darkroom/core'
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 
 /**
  * The one place an HTTP route or a tus hook turns an error into a status and a body. A

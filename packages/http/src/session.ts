@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { isDarkroomError } from '@darkroom/core'
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 import { requireCaller, toHeaders, type Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
 import { sendError } from './internal/respond.js'
@@ -18,11 +18,17 @@ import { sendError } from './internal/respond.js'
 
 export const KEY_COOKIE = 'darkroom_key'
 
-export function createSessionRoute(options: { authenticate: Authenticate; logger: Logger }) {
+export function createSessionRoute(options: {
+  authenticate: Authenticate
+  /** The handler's base path: the cookie is sent to its picture routes only. */
+  basePath?: string
+  logger: Logger
+}) {
+  const cookiePath = `${options.basePath ?? ''}/`
   return async function sessionRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const secure = (req.socket as TLSSocket).encrypted ? '; Secure' : ''
-      const base = `Path=/; HttpOnly; SameSite=Strict${secure}`
+      const base = `Path=${cookiePath}; HttpOnly; SameSite=Strict${secure}`
       if (req.method === 'DELETE') {
         res.writeHead(204, {
           'Set-Cookie': `${KEY_COOKIE}=; ${base}; Max-Age=0`,

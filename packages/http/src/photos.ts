@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { systemClock, type Caller, type Clock, type Darkroom } from '@darkroom/core'
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 import { toHeaders, type Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
 import { sendError } from './internal/respond.js'

@@ -7,7 +7,7 @@ import {
   type Darkroom,
   type TransformFormat,
 } from '@darkroom/core'
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 import { toHeaders, type Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
 import type { DiskCache } from './internal/disk-cache.js'
