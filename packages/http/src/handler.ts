@@ -1,37 +1,29 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import {
-  isDarkroomError,
-  systemClock,
-  type Clock,
-  type Darkroom,
-  type ServerStore,
-} from '@darkroom/core'
+import { systemClock, type Clock, type Darkroom, type ServerStore } from '@darkroom/core'
 import {
   apiKeyAuthenticator,
   combineAuthenticators,
   createAppRouter,
-  createContext,
   type AppRouter,
   type Authenticate,
 } from '@darkroom/trpc'
-import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
+import { createCors, type CorsOptions } from './cors.js'
+import { HttpProblem } from './errors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
 import { createImageRoute } from './images.js'
 import { DiskCache } from './internal/disk-cache.js'
+import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
 import { silentLogger, type Logger } from './logger.js'
+import { ANSWERED, ipOf, nodeObjectsOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { createPhotoRoute } from './photos.js'
 import { UploadRateLimiter } from './rate-limit.js'
-import { createRouter } from './router.js'
+import { createRouter, notFound, type Route } from './router.js'
 import { createSessionRoute, withKeyCookie } from './session.js'
-
-/**
- * Everything Darkroom serves over HTTP, as one handler an app mounts under any base path.
- */
+import { createTrpcRoute } from './trpc-route.js'
 
 export interface DarkroomHandlerOptions {
   darkroom: Darkroom
@@ -49,8 +41,13 @@ export interface DarkroomHandlerOptions {
   signingSecret: string
   /** Where the handler keeps its files: `uploads/` (tus) and `cache/` (rendered images). */
   dataDir: string
-  /** The path the handler is mounted under, e.g. `/media`; default '' (the root). */
+  /**
+   * The full public path the handler answers under, e.g. `/media`; default '' (the root).
+   * Mounted in Express with `app.use('/media', handler.node)` it is still `/media`.
+   */
   basePath?: string
+  /** Browser pages of other origins allowed to call it; default none (same origin only). */
+  cors?: CorsOptions | false
   /** Anonymous uploads (tRPC `photos.upload` and tus) as owner `guest`; default false. */
   guestUploads?: boolean
   uploads?: {
@@ -75,15 +72,21 @@ export interface DarkroomHandlerOptions {
   clock?: Clock
 }
 
-export type NodeHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next?: (error?: unknown) => void,
-) => Promise<void>
-
 export interface DarkroomHandler {
-  /** `(req, res, next?)` for node:http, Express, Connect and Fastify (`reply.raw`). */
+  /**
+   * The Fetch form, `(Request) => Promise<Response>`: Hono, Next.js route handlers, Bun, Deno.
+   * `info.ip` is the client's address when the platform knows it (per-IP limits on guests).
+   * A path outside the handler's routes answers a JSON 404.
+   */
+  fetch(request: Request, info?: { ip?: string }): Promise<Response>
+  /**
+   * The Node form, `(req, res, next?)`: node:http, Express, Connect, Fastify (`reply.raw`). A
+   * path outside its routes goes to `next` when given, else a JSON 404. Upload bodies are
+   * streamed in both forms, never buffered whole.
+   */
   node: NodeHandler
+  /** Whether a request path is one of the handler's (for frameworks that route first). */
+  owns(pathname: string): boolean
   /** The tRPC router it serves, e.g. for `createCaller` in server-side code. */
   router: AppRouter
   /** The authentication every route uses (API keys, then the app's hook). */
@@ -95,6 +98,11 @@ export interface DarkroomHandler {
 }
 
 /**
+ * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
+ * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
+ * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`. Nothing here
+ * reads `process.env`: the app passes everything in.
+ *
  * @example
  * const handler = createDarkroomHandler({ darkroom, serverStore: store.server, signingSecret,
  *   dataDir: './data', basePath: '/media' })
@@ -126,23 +134,13 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   })
-  const trpc = createHTTPHandler({
+  const ips = new WeakMap<Request, string>()
+  const trpc = createTrpcRoute({
     router,
-    createContext,
-    basePath: `${basePath}/trpc/`,
-    maxBodySize: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
-    responseMeta: ({ errors }) => {
-      const limited = errors.find((e) => isDarkroomError(e.cause) && e.cause.retryAfterMs)
-      const retryAfterMs = limited && isDarkroomError(limited.cause) && limited.cause.retryAfterMs
-      return retryAfterMs
-        ? { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }
-        : {}
-    },
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') {
-        logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed')
-      }
-    },
+    endpoint: `${basePath}/trpc`,
+    maxBodyBytes: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
+    ipOf: (request) => ipOf(request, ips.get(request)),
+    logger,
   })
 
   let openedUploadStore: { close(): void } | undefined
@@ -163,6 +161,13 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       ? { uploadStore: (hooks) => (openedUploadStore = makeUploadStore(hooks)) }
       : {}),
   })
+  // TODO(#13): the tus handler answers on Node objects until it is Fetch-native.
+  const filesRoute: Route = async (request) => {
+    const node = nodeObjectsOf(request)
+    if (!node) throw new HttpProblem(501, 'NOT_IMPLEMENTED', 'tus needs the Node form for now.')
+    await files.handle(node.req, node.res)
+    return ANSWERED
+  }
 
   const cache = new DiskCache(join(options.dataDir, 'cache'))
   const ownerOf = (id: string) => darkroom.photos.ownerOf(id)
@@ -195,21 +200,37 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({ authenticate, basePath, logger })
 
-  const node = createRouter(
+  const routes = createRouter(
     basePath,
     [
-      { prefix: '/trpc', handle: (req, res) => trpc(req, res) },
-      { prefix: '/files', handle: files.handle },
-      { prefix: '/image/', handle: image, relative: true },
-      { prefix: '/photos/', handle: photo, relative: true },
-      { prefix: '/healthz', handle: health, relative: true },
-      { prefix: '/session', handle: session, relative: true },
+      { prefix: '/trpc', handle: trpc },
+      { prefix: '/files', handle: filesRoute },
+      { prefix: '/image', handle: image },
+      { prefix: '/photos', handle: photo },
+      { prefix: '/healthz', handle: health },
+      { prefix: '/session', handle: session },
     ],
     logger,
   )
+  const cors = createCors(options.cors)
+  const owns = (pathname: string) => routes.match(pathname) !== null
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url)
+    const matched = routes.match(url.pathname)
+    const response =
+      cors.preflight(request) ??
+      (matched ? await routes.dispatch(request, url, matched) : errorResponse(notFound()))
+    return response === ANSWERED ? response : cors.apply(request, response)
+  }
 
   return {
-    node,
+    fetch(request, info) {
+      if (info?.ip) ips.set(request, info.ip)
+      return handle(request)
+    },
+    node: toNodeHandler({ owns, handle, notFound: () => errorResponse(notFound()) }),
+    owns,
     router,
     authenticate,
     cleanupExpiredUploads: () => files.cleanupExpired(),

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Darkroom, ServerStore } from '@darkroom/core'
 import type { Logger } from './logger.js'
-import { sendJson } from './internal/respond.js'
+import { json } from './internal/responses.js'
 
 /**
  * `GET /healthz`: 200 `{ ok: true, checks }` when the database answers a query and the blob
@@ -12,7 +11,7 @@ export function createHealthRoute(deps: {
   darkroom: Darkroom
   logger: Logger
 }) {
-  return async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  return async (): Promise<Response> => {
     const [engine, records] = await Promise.all([
       deps.darkroom.health(),
       deps.serverStore.countApiKeys().then(
@@ -26,6 +25,6 @@ export function createHealthRoute(deps: {
     const database = engine.checks.store === 'ok' && records === 'ok' ? 'ok' : 'failing'
     const checks = { database, blobs: engine.checks.blobs }
     const ok = database === 'ok' && checks.blobs === 'ok'
-    sendJson(res, ok ? 200 : 503, { ok, checks })
+    return json(ok ? 200 : 503, { ok, checks })
   }
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   systemClock,
   type Caller,
@@ -8,18 +7,18 @@ import {
   type TransformFormat,
 } from '@darkroom/core'
 import type { Logger } from './logger.js'
-import { toHeaders, type Authenticate } from './auth.js'
+import type { Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
-import type { DiskCache } from './internal/disk-cache.js'
-import { sendError } from './internal/respond.js'
 import {
+  bodyResponse,
   isNotModified,
+  notModified,
   parseRange,
-  sendBody,
-  sendNotModified,
-  sendUnsatisfiable,
+  unsatisfiable,
   type BodyHeaders,
-} from './internal/send-body.js'
+} from './internal/body-response.js'
+import type { DiskCache } from './internal/disk-cache.js'
+import { errorResponse } from './internal/responses.js'
 import type { TransformQueue } from './internal/transform-queue.js'
 import {
   canonicalQuery,
@@ -89,25 +88,19 @@ export function createImageRoute(options: ImageRouteOptions) {
   const { darkroom, logger } = options
   const clock = options.clock ?? systemClock
 
-  return async function imageRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
+  return async function imageRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
         throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
       }
-      const url = new URL(req.url ?? '/', 'http://localhost')
-      const match = PATH.exec(url.pathname)
+      const match = PATH.exec(path)
       const requested = match ? FORMAT_BY_EXT[match[2]!] : undefined
       if (!match || !requested) throw new HttpProblem(404, 'NOT_FOUND', 'No such image URL.')
       const id = match[1]!
       const exact = parseImageParams(url.searchParams)
       const now = clock.now().getTime()
-      const signed = checkSignature(
-        options.signingSecret,
-        url.pathname,
-        url.searchParams,
-        exact,
-        now,
-      )
+      const signed = checkSignature(options.signingSecret, path, url.searchParams, exact, now)
       const params: ImageParams = signed === 'valid' ? exact : snapImageParams(exact)
 
       let caller: Caller | null
@@ -119,11 +112,14 @@ export function createImageRoute(options: ImageRouteOptions) {
         const exp = Number(url.searchParams.get('exp'))
         cacheControl = `private, max-age=${Math.max(0, Math.min(86_400, exp - Math.floor(now / 1000)))}`
       } else {
-        caller = await options.authenticate({ headers: toHeaders(req.headers) })
+        caller = await options.authenticate({ headers: request.headers })
         cacheControl = caller ? 'private, max-age=3600' : 'public, max-age=86400'
       }
 
-      const format = requested === 'auto' ? negotiateFormat(req.headers.accept) : requested
+      const format =
+        requested === 'auto'
+          ? negotiateFormat(request.headers.get('accept') ?? undefined)
+          : requested
       // The access check and the original's checksum (for the ETag): metadata only, no file.
       const plan = await darkroom.photos.transform(caller, {
         id,
@@ -145,26 +141,16 @@ export function createImageRoute(options: ImageRouteOptions) {
         lastModified: plan.lastModified,
         extra: requested === 'auto' ? { Vary: 'Accept' } : {},
       }
-      if (isNotModified(req, etag)) {
-        sendNotModified(res, headers)
-        return
-      }
+      if (isNotModified(request, etag)) return notModified(headers)
 
       const cached = await options.cache.get(id, hash, ext)
       if (cached) {
-        const range = parseRange(req, cached.size, etag)
+        const range = parseRange(request, cached.size, etag)
         headers.extra = { ...headers.extra, 'X-Cache': 'HIT' }
-        if (range.kind === 'unsatisfiable') return sendUnsatisfiable(res, cached.size, headers)
+        if (range.kind === 'unsatisfiable') return unsatisfiable(cached.size, headers)
         const span = range.kind === 'span' ? range.span : null
-        await sendBody(
-          req,
-          res,
-          'data' in cached ? cached.data : cached,
-          cached.size,
-          span,
-          headers,
-        )
-        return
+        const body = 'data' in cached ? cached.data : { path: cached.path }
+        return bodyResponse(request, body, cached.size, span, headers)
       }
 
       const result = await options.queue.run(hash, async () => {
@@ -175,18 +161,17 @@ export function createImageRoute(options: ImageRouteOptions) {
         })
         return out
       })
-      const range = parseRange(req, result.data.byteLength, etag)
+      const range = parseRange(request, result.data.byteLength, etag)
       headers.extra = {
         ...headers.extra,
         'X-Cache': 'MISS',
         'X-Image-Source': result.source,
       }
-      if (range.kind === 'unsatisfiable')
-        return sendUnsatisfiable(res, result.data.byteLength, headers)
+      if (range.kind === 'unsatisfiable') return unsatisfiable(result.data.byteLength, headers)
       const span = range.kind === 'span' ? range.span : null
-      await sendBody(req, res, result.data, result.data.byteLength, span, headers)
+      return bodyResponse(request, result.data, result.data.byteLength, span, headers)
     } catch (error) {
-      sendError(res, error, logger)
+      return errorResponse(error, logger)
     }
   }
 }

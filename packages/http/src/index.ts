@@ -1,5 +1,7 @@
 export { createDarkroomHandler } from './handler.js'
-export type { DarkroomHandler, DarkroomHandlerOptions, NodeHandler } from './handler.js'
+export type { DarkroomHandler, DarkroomHandlerOptions } from './handler.js'
+export type { NodeHandler } from './node-adapter.js'
+export type { CorsOptions } from './cors.js'
 export type { Logger } from './logger.js'
 export { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER } from './files.js'
 export type { UploadStoreHooks } from './files.js'

@@ -1,17 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { systemClock, type Caller, type Clock, type Darkroom } from '@darkroom/core'
 import type { Logger } from './logger.js'
-import { toHeaders, type Authenticate } from './auth.js'
+import type { Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
-import { sendError } from './internal/respond.js'
 import {
+  bodyResponse,
   isNotModified,
+  notModified,
   parseRange,
-  sendBody,
-  sendNotModified,
-  sendUnsatisfiable,
+  unsatisfiable,
   type BodyHeaders,
-} from './internal/send-body.js'
+} from './internal/body-response.js'
+import { errorResponse } from './internal/responses.js'
 import { checkSignature } from './signed-urls.js'
 
 /**
@@ -37,17 +36,17 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
   const { darkroom, logger } = options
   const clock = options.clock ?? systemClock
 
-  return async function photoRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
+  return async function photoRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
         throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
       }
-      const url = new URL(req.url ?? '/', 'http://localhost')
-      const match = PATH.exec(url.pathname)
+      const match = PATH.exec(path)
       if (!match) throw new HttpProblem(404, 'NOT_FOUND', 'No such photo URL.')
       const [, id, variant] = match as unknown as [string, string, string]
       const now = clock.now().getTime()
-      const signed = checkSignature(options.signingSecret, url.pathname, url.searchParams, {}, now)
+      const signed = checkSignature(options.signingSecret, path, url.searchParams, {}, now)
 
       let caller: Caller | null
       if (signed === 'valid') {
@@ -55,7 +54,7 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
         if (!ownerId) throw new HttpProblem(404, 'NOT_FOUND', `Photo "${id}" was not found.`)
         caller = { ownerId, scopes: ['photos.read'] }
       } else {
-        caller = await options.authenticate({ headers: toHeaders(req.headers) })
+        caller = await options.authenticate({ headers: request.headers })
       }
       const isOriginal = variant === 'original'
       const scope = caller ? 'private' : 'public'
@@ -65,9 +64,8 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
 
       // A conditional or ranged request needs the validator and size before the body.
       let span: { start: number; end: number } | null = null
-      const conditional =
-        req.headers['if-none-match'] !== undefined || req.headers.range !== undefined
-      if (conditional || req.method === 'HEAD') {
+      const conditional = request.headers.has('if-none-match') || request.headers.has('range')
+      if (conditional || request.method === 'HEAD') {
         const probe = await darkroom.photos.openBlob(caller, {
           id,
           variant,
@@ -76,12 +74,12 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
         })
         probe.stream.destroy()
         const headers = headersOf(probe, cacheControl)
-        if (isNotModified(req, probe.etag)) return sendNotModified(res, headers)
-        const range = parseRange(req, probe.size, probe.etag)
-        if (range.kind === 'unsatisfiable') return sendUnsatisfiable(res, probe.size, headers)
+        if (isNotModified(request, probe.etag)) return notModified(headers)
+        const range = parseRange(request, probe.size, probe.etag)
+        if (range.kind === 'unsatisfiable') return unsatisfiable(probe.size, headers)
         if (range.kind === 'span') span = range.span
-        if (req.method === 'HEAD') {
-          return sendBody(req, res, Buffer.alloc(0), probe.size, span, headers)
+        if (request.method === 'HEAD') {
+          return bodyResponse(request, Buffer.alloc(0), probe.size, span, headers)
         }
       }
       const opened = await darkroom.photos.openBlob(caller, {
@@ -91,9 +89,9 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
       })
       const size = opened.size
       if (span && span.end >= size) span = { start: span.start, end: size - 1 }
-      await sendBody(req, res, opened.stream, size, span, headersOf(opened, cacheControl))
+      return bodyResponse(request, opened.stream, size, span, headersOf(opened, cacheControl))
     } catch (error) {
-      sendError(res, error, logger)
+      return errorResponse(error, logger)
     }
   }
 }

@@ -1,10 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { TLSSocket } from 'node:tls'
 import { isDarkroomError } from '@darkroom/core'
 import type { Logger } from './logger.js'
-import { requireCaller, toHeaders, type Authenticate } from './auth.js'
+import { requireCaller, type Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
-import { sendError } from './internal/respond.js'
+import { empty, errorResponse } from './internal/responses.js'
 
 /**
  * A browser's `<img>` cannot send `Authorization: Bearer`, so a page that holds an API key
@@ -25,36 +23,33 @@ export function createSessionRoute(options: {
   logger: Logger
 }) {
   const cookiePath = `${options.basePath ?? ''}/`
-  return async function sessionRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function sessionRoute(request: Request, _path: string, url: URL) {
     try {
-      const secure = (req.socket as TLSSocket).encrypted ? '; Secure' : ''
+      const secure = url.protocol === 'https:' ? '; Secure' : ''
       const base = `Path=${cookiePath}; HttpOnly; SameSite=Strict${secure}`
-      if (req.method === 'DELETE') {
-        res.writeHead(204, {
+      if (request.method === 'DELETE') {
+        return empty(204, {
           'Set-Cookie': `${KEY_COOKIE}=; ${base}; Max-Age=0`,
           'Cache-Control': 'no-store',
         })
-        res.end()
-        return
       }
-      if (req.method !== 'POST') {
+      if (request.method !== 'POST') {
         throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use POST or DELETE.', {
           Allow: 'POST, DELETE',
         })
       }
-      const headers = toHeaders(req.headers)
+      const headers = request.headers
       requireCaller(await options.authenticate({ headers }))
       const key = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1]
       if (!key || !/^[A-Za-z0-9_-]+$/.test(key)) {
         throw new HttpProblem(400, 'BAD_REQUEST', 'Sign in with Authorization: Bearer sk_....')
       }
-      res.writeHead(204, {
+      return empty(204, {
         'Set-Cookie': `${KEY_COOKIE}=${key}; ${base}`,
         'Cache-Control': 'no-store',
       })
-      res.end()
     } catch (error) {
-      sendError(res, error, options.logger)
+      return errorResponse(error, options.logger)
     }
   }
 }

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import { NodeResponse } from 'srvx/node'
+import { empty, type HeaderMap } from './responses.js'
 
 /**
- * Conditional and ranged answers shared by the image routes: `If-None-Match` → 304 (weak
+ * Conditional and ranged answers shared by the picture routes: `If-None-Match` → 304 (weak
  * comparison, `*` included), `Range: bytes=` with one range → 206 (honouring `If-Range`), an
  * unsatisfiable one → 416, several ranges → the whole body (allowed by RFC 9110).
  */
@@ -18,11 +19,11 @@ export type RangeRequest =
   { kind: 'none' } | { kind: 'span'; span: ByteSpan } | { kind: 'unsatisfiable' }
 
 /** The request's single byte range against a body of `size` bytes. */
-export function parseRange(req: IncomingMessage, size: number, etag: string): RangeRequest {
-  const header = req.headers.range
-  if (!header || (req.method !== 'GET' && req.method !== 'HEAD')) return { kind: 'none' }
-  const ifRange = req.headers['if-range']
-  if (ifRange !== undefined && ifRange !== etag) return { kind: 'none' }
+export function parseRange(request: Request, size: number, etag: string): RangeRequest {
+  const header = request.headers.get('range')
+  if (!header || (request.method !== 'GET' && request.method !== 'HEAD')) return { kind: 'none' }
+  const ifRange = request.headers.get('if-range')
+  if (ifRange !== null && ifRange !== etag) return { kind: 'none' }
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
   if (!match || (match[1] === '' && match[2] === '')) return { kind: 'none' }
   let start: number
@@ -41,8 +42,8 @@ export function parseRange(req: IncomingMessage, size: number, etag: string): Ra
   return { kind: 'span', span: { start, end } }
 }
 
-export function isNotModified(req: IncomingMessage, etag: string): boolean {
-  const header = req.headers['if-none-match']
+export function isNotModified(request: Request, etag: string): boolean {
+  const header = request.headers.get('if-none-match')
   if (!header) return false
   const bare = (tag: string) => tag.trim().replace(/^W\//, '')
   return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
@@ -53,10 +54,10 @@ export interface BodyHeaders {
   contentType: string
   cacheControl: string
   lastModified?: Date
-  extra?: Record<string, string>
+  extra?: HeaderMap
 }
 
-function baseHeaders(h: BodyHeaders): Record<string, string> {
+function baseHeaders(h: BodyHeaders): HeaderMap {
   return {
     ETag: h.etag,
     'Cache-Control': h.cacheControl,
@@ -67,65 +68,50 @@ function baseHeaders(h: BodyHeaders): Record<string, string> {
   }
 }
 
-export function sendNotModified(res: ServerResponse, h: BodyHeaders): void {
+export function notModified(h: BodyHeaders): Response {
   const headers = baseHeaders(h)
   delete headers['Accept-Ranges']
-  res.writeHead(304, headers)
-  res.end()
+  return empty(304, headers)
 }
 
-export function sendUnsatisfiable(res: ServerResponse, size: number, h: BodyHeaders): void {
-  res.writeHead(416, { ...baseHeaders(h), 'Content-Range': `bytes */${size}` })
-  res.end()
+export function unsatisfiable(size: number, h: BodyHeaders): Response {
+  return empty(416, { ...baseHeaders(h), 'Content-Range': `bytes */${size}` })
 }
 
 /**
- * Sends `body` (a buffer, a file path, or a stream already cut to `span`) of a resource of
- * `size` bytes, as 200 or (with `span`) 206.
+ * `body` (a buffer, a file path, or a stream already cut to `span`) of a resource of `size`
+ * bytes, as 200 or (with `span`) 206. A stream that will not be sent (HEAD, empty) is closed.
  */
-export async function sendBody(
-  req: IncomingMessage,
-  res: ServerResponse,
+export function bodyResponse(
+  request: Request,
   body: Buffer | { path: string } | Readable,
   size: number,
   span: ByteSpan | null,
   h: BodyHeaders,
-): Promise<void> {
-  const headers: Record<string, string | number> = {
-    ...baseHeaders(h),
-    'Content-Type': h.contentType,
-  }
+): Response {
   const start = span?.start ?? 0
   const end = span?.end ?? size - 1
-  headers['Content-Length'] = Math.max(0, end - start + 1)
-  if (span) headers['Content-Range'] = `bytes ${start}-${end}/${size}`
-  res.writeHead(span ? 206 : 200, headers)
-  if (req.method === 'HEAD' || size === 0) {
-    if (!(body instanceof Buffer) && 'destroy' in body) body.destroy()
-    res.end()
-    return
+  const headers: HeaderMap = {
+    ...baseHeaders(h),
+    'Content-Type': h.contentType,
+    'Content-Length': String(Math.max(0, end - start + 1)),
   }
-  if (body instanceof Buffer) {
-    res.end(body.subarray(start, end + 1))
-    return
+  if (span) headers['Content-Range'] = `bytes ${start}-${end}/${size}`
+  const status = span ? 206 : 200
+  if (request.method === 'HEAD' || size === 0) {
+    if (!Buffer.isBuffer(body) && 'destroy' in body) body.destroy()
+    return empty(status, headers)
+  }
+  if (Buffer.isBuffer(body)) {
+    return new NodeResponse(span ? body.subarray(start, end + 1) : body, { status, headers })
   }
   const stream =
     'path' in body && typeof body.path === 'string' && !('pipe' in body)
       ? createReadStream(body.path, { start, end })
       : (body as Readable)
-  // `pipe`, not `stream.pipeline`: pipeline makes an AbortController, and an AbortError with
-  // its stack on every finish, a cost per request that showed in the image benchmark. A client
-  // that goes away needs no answer; the stream is closed either way.
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      stream.destroy()
-      resolve()
-    }
-    stream.once('error', () => {
-      res.destroy()
-      done()
-    })
-    res.once('close', done)
-    stream.pipe(res)
+  // A Node stream body: piped as it is under Node, iterated by a Fetch caller.
+  return new NodeResponse(stream as unknown as ConstructorParameters<typeof Response>[0], {
+    status,
+    headers,
   })
 }
