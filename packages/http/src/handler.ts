@@ -216,11 +216,14 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   const owns = (pathname: string) => routes.match(pathname) !== null
 
   async function handle(request: Request): Promise<Response> {
+    // The preflight answer is final: `cors.apply` would strip its Allow-Methods/Headers.
+    const preflight = cors.preflight(request)
+    if (preflight) return preflight
     const url = new URL(request.url)
     const matched = routes.match(url.pathname)
-    const response =
-      cors.preflight(request) ??
-      (matched ? await routes.dispatch(request, url, matched) : errorResponse(notFound()))
+    const response = matched
+      ? await routes.dispatch(request, url, matched)
+      : errorResponse(notFound())
     return response === ANSWERED ? response : cors.apply(request, response)
   }
 
