@@ -11,6 +11,10 @@ export default defineConfig({
         find: /^@darkroom\/core\/testing$/,
         replacement: src('./packages/core/src/testing/index.ts'),
       },
+      {
+        find: /^@darkroom\/core\/adapter-kit$/,
+        replacement: src('./packages/core/src/adapter-kit.ts'),
+      },
       { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       {
         find: /^@darkroom\/storage\/testing$/,
