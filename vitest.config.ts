@@ -9,7 +9,7 @@ export default defineConfig({
     alias: [
       {
         find: /^@darkroom\/core\/testing$/,
-        replacement: src('./packages/core/src/testing/index.ts'),
+        replacement: src('./packages/core/src/testing/public.ts'),
       },
       {
         find: /^@darkroom\/core\/adapter-kit$/,
