@@ -9,7 +9,11 @@ export default defineConfig({
     alias: [
       {
         find: /^@darkroom\/core\/testing$/,
-        replacement: src('./packages/core/src/testing/index.ts'),
+        replacement: src('./packages/core/src/testing/public.ts'),
+      },
+      {
+        find: /^@darkroom\/core\/adapter-kit$/,
+        replacement: src('./packages/core/src/adapter-kit.ts'),
       },
       { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       {

@@ -1,12 +1,21 @@
-export * from './errors.js'
-export * from './config.js'
-export type * from './domain/types.js'
-export * from './ports/index.js'
+// The engine and its one config object.
 export { createDarkroom, parseConfig } from './darkroom.js'
 export type { Darkroom, DarkroomOptions } from './darkroom.js'
+export * from './config.js'
+export * from './errors.js'
+
+// What the engine hands out: photos, albums, callers, events (types only).
+export type * from './domain/types.js'
 export type { Media } from './internal/media.js'
 export type { EventListener } from './services/events.js'
+
+// The ports an app plugs its storage into, with their default clock, ids and logger.
+// Helpers for writing an adapter of your own: `@darkroom/core/adapter-kit`.
+export * from './ports/index.js'
+
+// Inputs and results of the operations.
 export type * from './services/photos/upload.js'
+export type { PrecheckInput } from './services/photos/precheck.js'
 export type { ListPhotosInput, PhotoList } from './services/photos/list.js'
 export type { UpdatePhotoInput } from './services/photos/update.js'
 export type { MovePhotoInput } from './services/photos/move.js'
@@ -15,27 +24,25 @@ export type { DeletePhotoInput, DeleteResult, BulkDeleteResult } from './service
 export type { RepairResult } from './services/photos/repair-dimensions.js'
 export type { ReactInput } from './services/photos/react.js'
 export type { OpenBlobInput, OpenedBlob } from './services/photos/open-blob.js'
-export type { CreateAlbumInput, UpdateAlbumInput } from './services/albums/albums.js'
-export type { OwnerInfo } from './services/owners.js'
-export type { SweepResult } from './services/maintenance/maintenance.js'
-export { PHOTO_SORTS, MAX_PAGE_SIZE } from './services/photos/list.js'
-export { MAX_GET_MANY } from './services/photos/get.js'
-export { MAX_BULK_DELETE } from './services/photos/delete.js'
-export { extensionOf, sanitizeFilename } from './domain/photo.js'
-export { photoIdOfKey } from './domain/blob-keys.js'
-export * from './domain/sort.js'
-export { assertBlobKey, assertBlobPrefix, isValidBlobKey } from './domain/assert-blob-key.js'
-export { resolveByteRange } from './domain/byte-range.js'
-export { foldSearchText, matchesPhotoSearch } from './domain/photo-search.js'
-export type { PrecheckInput } from './services/photos/precheck.js'
 export type {
   TransformInput,
   TransformPlan,
   TransformResult,
   TransformFormat,
 } from './services/photos/transform.js'
-export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transform.js'
+export type { CreateAlbumInput, UpdateAlbumInput } from './services/albums/albums.js'
+export type { OwnerInfo } from './services/owners.js'
+export type { SweepResult } from './services/maintenance/maintenance.js'
 export type { HealthReport, HealthState } from './services/health.js'
+
+// Fixed limits and choices of the operations.
+export { PHOTO_SORTS, MAX_PAGE_SIZE } from './services/photos/list.js'
+export { MAX_GET_MANY } from './services/photos/get.js'
+export { MAX_BULK_DELETE } from './services/photos/delete.js'
+export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transform.js'
+
+// Handing files and callers to the engine.
 export { localFile, isLocalFile } from './internal/bytes.js'
 export type { FileData, LocalFile } from './internal/bytes.js'
+export { sanitizeFilename } from './domain/photo.js'
 export { hasScope, isAdmin, requireScope } from './internal/access.js'

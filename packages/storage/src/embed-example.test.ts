@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { findRepoRoot } from '@darkroom/core/testing'
+import { findRepoRoot } from '../../core/src/testing/corpus.js'
 
 /**
  * The README's embedding snippet, run as a user runs it: plain `node` importing the built

@@ -2,21 +2,21 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDarkroom } from '@darkroom/core'
+import { makeJpeg, ManualClock, MemoryBlobStore, sequentialIds } from '@darkroom/core/testing'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+// The model and its generators are core's test-only files (not in @darkroom/core's dist).
 import {
   capScenarioArb,
+  pagingScenarioArb,
+  photoCommandsArb,
+} from '../../core/src/testing/photo-arbitraries.js'
+import {
   checkAgainstModel,
   checkCapsUnderConcurrency,
   checkKeysetPaging,
-  makeJpeg,
-  ManualClock,
-  MemoryBlobStore,
-  pagingScenarioArb,
-  photoCommandsArb,
-  sequentialIds,
   type EngineFactory,
-} from '@darkroom/core/testing'
-import fc from 'fast-check'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+} from '../../core/src/testing/photo-model.js'
 import { createSqliteStore } from './metadata/sqlite.js'
 
 /**

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadCorpus, makeJpeg } from '@darkroom/core/testing'
+import { makeJpeg } from '@darkroom/core/testing'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -13,6 +13,7 @@ import {
   uploadForm,
   type TestServer,
 } from '../../../server/src/testing/harness.js'
+import { loadCorpus } from '../../../../packages/core/src/testing/corpus.js'
 
 /**
  * The web gallery in a real browser (Debian's chromium through playwright-core) against a real

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createS3BlobStore, type S3BlobStore } from '@darkroom/storage/s3'
-import { readAllBytes, startS3Server, type TestS3Server } from '@darkroom/storage/testing'
+import { readAllBytes } from '@darkroom/storage/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   makeNoiseJpeg,
@@ -16,6 +16,10 @@ import {
   uploadIdOf,
   type TusTarget,
 } from '../testing/tus-upload.js'
+import {
+  startS3Server,
+  type TestS3Server,
+} from '../../../../packages/storage/src/testing/s3-server.js'
 
 /**
  * The server with `BLOB_URL=s3://...` against a real s3rver on 127.0.0.1: tus-js-client

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CORPUS_MISSING, loadCorpus, makeJpeg } from '@darkroom/core/testing'
+import { makeJpeg } from '@darkroom/core/testing'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -11,6 +11,7 @@ import {
   type TestServer,
 } from '../testing/harness.js'
 import { signUrl } from '@darkroom/http'
+import { CORPUS_MISSING, loadCorpus } from '../../../../packages/core/src/testing/corpus.js'
 
 /** /image and /photos over HTTP: sizes, crops, cache, validators, ranges, signatures, access. */
 

@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { makeJpeg } from '@darkroom/core/testing'
 import type { KyselyMetadataStore } from '@darkroom/storage'
 import { createPostgresStore } from '@darkroom/storage/postgres'
-import { startS3Server, type TestS3Server } from '@darkroom/storage/testing'
 import { createApiKey } from '@darkroom/trpc'
 import * as tus from 'tus-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +15,10 @@ import { loadConfig } from '../config.js'
 import { makeClient, makeNoiseJpeg, uploadForm } from '../testing/harness.js'
 import { createTestSchema, postgresUnreachable, type TestSchema } from '../testing/postgres.js'
 import { startServerProcess, type ServerProcess } from '../testing/processes.js'
+import {
+  startS3Server,
+  type TestS3Server,
+} from '../../../../packages/storage/src/testing/s3-server.js'
 
 /**
  * Two real server processes (A on one port, B on another) on one Postgres schema and one blob

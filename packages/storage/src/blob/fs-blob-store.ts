@@ -4,16 +4,18 @@ import type { FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import {
-  assertBlobKey,
-  assertBlobPrefix,
   DarkroomError,
-  isValidBlobKey,
-  resolveByteRange,
   type BlobBody,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
 } from '@darkroom/core'
+import {
+  assertBlobKey,
+  assertBlobPrefix,
+  isValidBlobKey,
+  resolveByteRange,
+} from '@darkroom/core/adapter-kit'
 
 /**
  * Blobs as files under one root folder.

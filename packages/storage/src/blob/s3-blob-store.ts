@@ -11,16 +11,18 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import {
-  assertBlobKey,
-  assertBlobPrefix,
   DarkroomError,
-  isValidBlobKey,
-  resolveByteRange,
   type BlobBody,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
 } from '@darkroom/core'
+import {
+  assertBlobKey,
+  assertBlobPrefix,
+  isValidBlobKey,
+  resolveByteRange,
+} from '@darkroom/core/adapter-kit'
 
 /**
  * Blobs as objects in an S3 bucket (AWS, or any S3-compatible server: MinIO, R2, s3rver...).

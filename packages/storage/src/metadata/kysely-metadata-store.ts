@@ -1,9 +1,5 @@
 import {
   DarkroomError,
-  foldSearchText,
-  ratingAverage,
-  takenSortKey,
-  validatePhotoPaging,
   type AlbumPatch,
   type AlbumRecord,
   type AlbumWithCount,
@@ -11,7 +7,6 @@ import {
   type MetadataOps,
   type MetadataStore,
   type OwnerRecord,
-  PHOTO_COUNTERS,
   type PhotoCounter,
   type PhotoPage,
   type PhotoPatch,
@@ -19,6 +14,13 @@ import {
   type PhotoRecord,
   type PhotoSort,
 } from '@darkroom/core'
+import {
+  foldSearchText,
+  PHOTO_COUNTERS,
+  ratingAverage,
+  takenSortKey,
+  validatePhotoPaging,
+} from '@darkroom/core/adapter-kit'
 import {
   Migrator,
   sql,

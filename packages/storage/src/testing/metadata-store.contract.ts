@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import {
-  keysetOf,
-  type MetadataOps,
-  type MetadataStore,
-  type PhotoQuery,
-  type PhotoRecord,
-  type PhotoSort,
-} from '@darkroom/core'
+import type { MetadataOps, MetadataStore, PhotoQuery, PhotoRecord, PhotoSort } from '@darkroom/core'
+import { keysetOf } from '@darkroom/core/adapter-kit'
 import {
   makeAlbumRecord,
   makeCommentRecord,
