@@ -17,6 +17,7 @@ import {
 } from '@darkroom/trpc'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { Locker } from '@tus/utils'
+import { NodeRequest, sendNodeResponse } from 'srvx/node'
 import { GUEST_CALLER } from './auth.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
@@ -58,7 +59,7 @@ export interface DarkroomHandlerOptions {
     directory?: string
     /** Unfinished uploads are removed this long after creation; default 24 h. */
     expiryMs?: number
-    /** Another tus datastore than the folder (S3: `@darkroom/http/s3`). */
+    /** Another store of tus uploads than the folder (S3: `@darkroom/http/s3`); closed by `close`. */
     store?: FilesHandlerOptions['uploadStore']
     /** The tus lock of every process behind one load balancer (`@darkroom/http/postgres`). */
     locker?: Locker
@@ -145,8 +146,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     },
   })
 
-  let openedUploadStore: { close(): void } | undefined
-  const makeUploadStore = options.uploads?.store
+  const uploadStore = options.uploads?.store
   const files = createFilesHandler({
     ...(options.uploads?.locker ? { locker: options.uploads.locker } : {}),
     darkroom,
@@ -159,9 +159,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     uploadLimiter,
     logger,
     clock,
-    ...(makeUploadStore
-      ? { uploadStore: (hooks) => (openedUploadStore = makeUploadStore(hooks)) }
-      : {}),
+    ...(uploadStore ? { uploadStore } : {}),
   })
 
   const cache = new DiskCache(join(options.dataDir, 'cache'))
@@ -199,7 +197,12 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     basePath,
     [
       { prefix: '/trpc', handle: (req, res) => trpc(req, res) },
-      { prefix: '/files', handle: files.handle },
+      // The files handler is Fetch-native; srvx adapts it to this Node router.
+      {
+        prefix: '/files',
+        handle: async (req, res) =>
+          sendNodeResponse(res, await files.handle(new NodeRequest({ req, res }))),
+      },
       { prefix: '/image/', handle: image, relative: true },
       { prefix: '/photos/', handle: photo, relative: true },
       { prefix: '/healthz', handle: health, relative: true },
@@ -215,7 +218,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     cleanupExpiredUploads: () => files.cleanupExpired(),
     async close() {
       unsubscribe()
-      openedUploadStore?.close()
+      uploadStore?.close?.()
     },
   }
 }
