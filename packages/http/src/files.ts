@@ -6,8 +6,7 @@ import { HttpProblem, toTusError } from './errors.js'
 import type { Logger } from './logger.js'
 import type { UploadRateLimiter } from './rate-limit.js'
 import { authorize } from './tus/access.js'
-import { admitNewUpload, answerFromRecord, uploadIdOf } from './tus/admission.js'
-import { parseChecksum } from './tus/checksum.js'
+import { admit, admitNewUpload, uploadIdOf } from './tus/admission.js'
 import { concatenate, isFinalConcat, newUploadId } from './tus/concatenation.js'
 import { DarkroomDataStore } from './tus/darkroom-data-store.js'
 import type { TusDeps } from './tus/deps.js'
@@ -111,14 +110,12 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       if (request.method === 'GET') {
         throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
       }
-      const caller = await authorize(request, options)
-      if (isFinalConcat(request)) return await concatenate(request, caller, deps)
-      const answer =
-        request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
-      if (answer) return answer
-      const checksum = parseChecksum(request.headers.get('upload-checksum'), store)
-      const state = locks.begin(request, { caller, checksum })
-      return await finish(request, await tus.handleWeb(request), state)
+      if (isFinalConcat(request)) {
+        return await concatenate(request, await authorize(request, options), deps)
+      }
+      const admitted = await admit(request, options, deps)
+      if (admitted instanceof Response) return admitted
+      return await finish(request, await tus.handleWeb(request), admitted)
     } catch (error) {
       return errorResponse(error, logger)
     }

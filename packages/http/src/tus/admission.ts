@@ -1,11 +1,32 @@
 import type { Caller } from '@darkroom/core'
 import type { Upload } from '@tus/utils'
 import { HttpProblem } from '../errors.js'
+import { authorize, type TusAccess } from './access.js'
+import { parseChecksum } from './checksum.js'
 import { isPartial } from './concatenation.js'
 import type { TusDeps } from './deps.js'
 import { recover } from './recovery.js'
+import type { UploadRequest } from './request-locks.js'
 import { settledResponse, tusHeaders } from './responses.js'
 import { parseUploadMetadata, toTusMetadata } from './upload-metadata.js'
+
+/**
+ * What happens to a tus request (but a final concatenation) before tus sees it: its caller
+ * may make it (access.ts); a request for an existing upload may be answered from its record
+ * (`answerFromRecord`); its `Upload-Checksum` is read. Returns that answer, or the request's
+ * state, registered for tus (request-locks.ts).
+ */
+export async function admit(
+  request: Request,
+  access: TusAccess,
+  deps: TusDeps,
+): Promise<Response | UploadRequest> {
+  const caller = await authorize(request, access)
+  const answer = request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
+  if (answer) return answer
+  const checksum = parseChecksum(request.headers.get('upload-checksum'), deps.store)
+  return deps.locks.begin(request, { caller, checksum })
+}
 
 /**
  * A new upload (tus' `onUploadCreate`), refused before any byte flows: its `Upload-Metadata` is
