@@ -106,7 +106,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
 
   async function handle(request: Request): Promise<Response> {
     try {
-      if (request.method === 'OPTIONS') return withChecksumAlgorithms(await tus.handleWeb(request))
+      if (request.method === 'OPTIONS') return advertise(await tus.handleWeb(request), store)
       if (request.method === 'GET') {
         throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
       }
@@ -115,41 +115,43 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       }
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted
-      return await finish(request, await tus.handleWeb(request), admitted)
+      return await finish(request, await tus.handleWeb(request), admitted, deps)
     } catch (error) {
       return errorResponse(error, logger)
     }
-  }
-
-  /**
-   * What tus' answer lacks: the photo of an upload this request ingested (whose bytes go now:
-   * tus reads an upload's info after the write), a JSON type on the errors mapped here, and
-   * the end of a terminated upload's record.
-   */
-  async function finish(
-    request: Request,
-    response: Response,
-    state: UploadRequest,
-  ): Promise<Response> {
-    if (state.answeredJson) response.headers.set('Content-Type', 'application/json; charset=utf-8')
-    if (state.ingested) {
-      response.headers.set(PHOTO_ID_HEADER, state.ingested.photoId)
-      response.headers.set(UPLOAD_STATE_HEADER, 'ready')
-      await removeQuietly(store, state.ingested.uploadId, logger)
-    }
-    const id = uploadIdOf(request, path)
-    if (request.method === 'DELETE' && response.status === 204 && id) await records.forget(id)
-    return response
-  }
-
-  function withChecksumAlgorithms(response: Response): Response {
-    const algorithms = store.checksumAlgorithms
-    if (algorithms.length > 0) response.headers.set('Tus-Checksum-Algorithm', algorithms.join(','))
-    return response
   }
 
   return {
     handle,
     cleanupExpired: () => sweepExpired(datastore, clock.now(), deps),
   }
+}
+
+/**
+ * What tus' answer lacks: the photo of an upload this request ingested (whose bytes go now:
+ * tus reads an upload's info after the write), a JSON type on the errors mapped here, and the
+ * end of a terminated upload's record.
+ */
+async function finish(
+  request: Request,
+  response: Response,
+  state: UploadRequest,
+  { store, records, logger, path }: TusDeps,
+): Promise<Response> {
+  if (state.answeredJson) response.headers.set('Content-Type', 'application/json; charset=utf-8')
+  if (state.ingested) {
+    response.headers.set(PHOTO_ID_HEADER, state.ingested.photoId)
+    response.headers.set(UPLOAD_STATE_HEADER, 'ready')
+    await removeQuietly(store, state.ingested.uploadId, logger)
+  }
+  const id = uploadIdOf(request, path)
+  if (request.method === 'DELETE' && response.status === 204 && id) await records.forget(id)
+  return response
+}
+
+/** OPTIONS: the checksum algorithms, when the store verifies any. */
+function advertise(response: Response, store: UploadStore): Response {
+  const algorithms = store.checksumAlgorithms
+  if (algorithms.length > 0) response.headers.set('Tus-Checksum-Algorithm', algorithms.join(','))
+  return response
 }
