@@ -5,9 +5,8 @@ import type { Authenticate } from './auth.js'
 import { HttpProblem, toTusError } from './errors.js'
 import type { Logger } from './logger.js'
 import type { UploadRateLimiter } from './rate-limit.js'
-import { authorize } from './tus/access.js'
 import { admit, admitNewUpload, uploadIdOf } from './tus/admission.js'
-import { concatenate, isFinalConcat, newUploadId } from './tus/concatenation.js'
+import { newUploadId } from './tus/concatenation.js'
 import { DarkroomDataStore } from './tus/darkroom-data-store.js'
 import type { TusDeps } from './tus/deps.js'
 import { DurableFileStore } from './tus/durable-file-store.js'
@@ -109,9 +108,6 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       if (request.method === 'OPTIONS') return advertise(await tus.handleWeb(request), store)
       if (request.method === 'GET') {
         throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
-      }
-      if (isFinalConcat(request)) {
-        return await concatenate(request, await authorize(request, options), deps)
       }
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted

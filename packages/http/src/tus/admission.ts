@@ -3,7 +3,7 @@ import type { Upload } from '@tus/utils'
 import { HttpProblem } from '../errors.js'
 import { authorize, type TusAccess } from './access.js'
 import { parseChecksum } from './checksum.js'
-import { isPartial } from './concatenation.js'
+import { concatenate, isFinalConcat, isPartial } from './concatenation.js'
 import type { TusDeps } from './deps.js'
 import { recover } from './recovery.js'
 import type { UploadRequest } from './request-locks.js'
@@ -11,10 +11,11 @@ import { settledResponse, tusHeaders } from './responses.js'
 import { parseUploadMetadata, toTusMetadata } from './upload-metadata.js'
 
 /**
- * What happens to a tus request (but a final concatenation) before tus sees it: its caller
- * may make it (access.ts); a request for an existing upload may be answered from its record
- * (`answerFromRecord`); its `Upload-Checksum` is read. Returns that answer, or the request's
- * state, registered for tus (request-locks.ts).
+ * What happens to a tus request before tus sees it: its caller may make it (access.ts); the
+ * final upload of a concatenation is assembled here (concatenation.ts); a request for an
+ * existing upload may be answered from its record (`answerFromRecord`); its `Upload-Checksum`
+ * is read. Returns the answer when the request ends here, else its state, registered for tus
+ * (request-locks.ts).
  */
 export async function admit(
   request: Request,
@@ -22,6 +23,7 @@ export async function admit(
   deps: TusDeps,
 ): Promise<Response | UploadRequest> {
   const caller = await authorize(request, access)
+  if (isFinalConcat(request)) return concatenate(request, caller, deps)
   const answer = request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
   if (answer) return answer
   const checksum = parseChecksum(request.headers.get('upload-checksum'), deps.store)
