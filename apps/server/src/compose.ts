@@ -267,22 +267,20 @@ async function openBlobStore(target: ServerConfig['blobs']): Promise<BlobStore> 
   })
 }
 
-/** With S3 blobs: a factory for files.ts of the tus datastore in the bucket; else null. */
+/** With S3 blobs: the store of tus uploads in the bucket; else null. */
 async function s3UploadStore(
   target: ServerConfig['blobs'],
 ): Promise<NonNullable<DarkroomHandlerOptions['uploads']>['store'] | null> {
   if (target.kind !== 's3') return null
   const { S3UploadStore } = await import('@darkroom/http/s3')
-  return (hooks) =>
-    new S3UploadStore({
-      ...hooks,
-      bucket: target.bucket,
-      prefix: target.prefix ? `${target.prefix}/uploads/` : 'uploads/',
-      region: target.region,
-      forcePathStyle: target.forcePathStyle,
-      ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-      ...(target.credentials ? { credentials: target.credentials } : {}),
-    })
+  return new S3UploadStore({
+    bucket: target.bucket,
+    prefix: target.prefix ? `${target.prefix}/uploads/` : 'uploads/',
+    region: target.region,
+    forcePathStyle: target.forcePathStyle,
+    ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+    ...(target.credentials ? { credentials: target.credentials } : {}),
+  })
 }
 
 async function openMetadataStore(target: ServerConfig['database']): Promise<KyselyMetadataStore> {

@@ -10,7 +10,6 @@ import {
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
 import { createCors, type CorsOptions } from './cors.js'
-import { HttpProblem } from './errors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
 import { createImageRoute } from './images.js'
@@ -18,10 +17,10 @@ import { DiskCache } from './internal/disk-cache.js'
 import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
 import { silentLogger, type Logger } from './logger.js'
-import { ANSWERED, ipOf, nodeObjectsOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
+import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { createPhotoRoute } from './photos.js'
 import { UploadRateLimiter } from './rate-limit.js'
-import { createRouter, notFound, type Route } from './router.js'
+import { createRouter, notFound } from './router.js'
 import { createSessionRoute, withKeyCookie } from './session.js'
 import { createTrpcRoute } from './trpc-route.js'
 
@@ -55,7 +54,7 @@ export interface DarkroomHandlerOptions {
     directory?: string
     /** Unfinished uploads are removed this long after creation; default 24 h. */
     expiryMs?: number
-    /** Another tus datastore than the folder (S3: `@darkroom/http/s3`). */
+    /** Another store of tus uploads than the folder (S3: `@darkroom/http/s3`); closed by `close`. */
     store?: FilesHandlerOptions['uploadStore']
     /** The tus lock of every process behind one load balancer (`@darkroom/http/postgres`). */
     locker?: Locker
@@ -143,8 +142,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     logger,
   })
 
-  let openedUploadStore: { close(): void } | undefined
-  const makeUploadStore = options.uploads?.store
+  const uploadStore = options.uploads?.store
   const files = createFilesHandler({
     ...(options.uploads?.locker ? { locker: options.uploads.locker } : {}),
     darkroom,
@@ -155,19 +153,11 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     expiryMs: options.uploads?.expiryMs ?? 24 * 3_600_000,
     guestUploads,
     uploadLimiter,
+    ipOf: (request) => ipOf(request, ips.get(request)),
     logger,
     clock,
-    ...(makeUploadStore
-      ? { uploadStore: (hooks) => (openedUploadStore = makeUploadStore(hooks)) }
-      : {}),
+    ...(uploadStore ? { uploadStore } : {}),
   })
-  // TODO(#13): the tus handler answers on Node objects until it is Fetch-native.
-  const filesRoute: Route = async (request) => {
-    const node = nodeObjectsOf(request)
-    if (!node) throw new HttpProblem(501, 'NOT_IMPLEMENTED', 'tus needs the Node form for now.')
-    await files.handle(node.req, node.res)
-    return ANSWERED
-  }
 
   const cache = new DiskCache(join(options.dataDir, 'cache'))
   const ownerOf = (id: string) => darkroom.photos.ownerOf(id)
@@ -204,7 +194,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     basePath,
     [
       { prefix: '/trpc', handle: trpc },
-      { prefix: '/files', handle: filesRoute },
+      { prefix: '/files', handle: (request) => files.handle(request) },
       { prefix: '/image', handle: image },
       { prefix: '/photos', handle: photo },
       { prefix: '/healthz', handle: health },
@@ -224,7 +214,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     const response = matched
       ? await routes.dispatch(request, url, matched)
       : errorResponse(notFound())
-    return response === ANSWERED ? response : cors.apply(request, response)
+    return cors.apply(request, response)
   }
 
   return {
@@ -239,7 +229,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     cleanupExpiredUploads: () => files.cleanupExpired(),
     async close() {
       unsubscribe()
-      openedUploadStore?.close()
+      uploadStore?.close?.()
     },
   }
 }

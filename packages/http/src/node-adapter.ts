@@ -14,9 +14,6 @@ export type NodeHandler = (
   next?: (error?: unknown) => void,
 ) => Promise<void>
 
-/** A `Response` a route returns when it has answered on the Node objects itself. */
-export const ANSWERED = new Response(null, { status: 299 })
-
 export function toNodeHandler(options: {
   /** Whether the handler serves this path (else `next`, or a 404 without one). */
   owns: (pathname: string) => boolean
@@ -35,8 +32,7 @@ export function toNodeHandler(options: {
       return
     }
     req.url = url
-    const response = await options.handle(new NodeRequest({ req, res }))
-    if (response !== ANSWERED) await sendNodeResponse(res, response)
+    await sendNodeResponse(res, await options.handle(new NodeRequest({ req, res })))
   }
 }
 

@@ -1,7 +1,9 @@
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
+import type { FileData } from '@darkroom/core'
 import { S3Store } from '@tus/s3-store'
 import { ERRORS, type KvStore, type Upload } from '@tus/utils'
 import type { MetadataValue } from '@tus/s3-store'
+import type { UploadStore } from './upload-store.js'
 
 /**
  * tus uploads straight into the S3 bucket, through `@tus/s3-store`'s `S3Store`: each upload is
@@ -12,19 +14,17 @@ import type { MetadataValue } from '@tus/s3-store'
  * streams into the engine and then removes. Nothing lives on the server's disk, so any process
  * behind the load balancer can serve any PATCH (with a shared locker).
  *
- * What it adds to the stock store (as `DurableFileStore` does for folders):
+ * What it adds to the stock store (Darkroom's rules, the first-bytes check and ingest when
+ * filled, are put on it by the files handler, as on the folder store: darkroom-data-store.ts):
  *
- * - `onHead`: at offset 0, the first `headBytes` of the body before any is sent to S3, which
- *   may refuse the upload (a wrong file type).
- * - `onFilled`: when a write completes the upload, before the offset is returned, so still
- *   under the request's lock.
  * - A key prefix inside the bucket (the stock store writes at the bucket's root), applied to
  *   every request its client sends.
  * - No in-memory cache of upload info (the stock store keeps one per process, which another
  *   process behind the same load balancer cannot see or invalidate).
  * - `remove` also removes a finished upload's object (the stock one gives up when the
  *   multipart upload is already completed) and the `.part` tail.
- * - `listExpired`, so that the handler removes expired uploads under their lock.
+ * - `listUploads` (the `.info` objects and their times), so that the handler removes expired
+ *   uploads under their lock, and `openFinished` (the completed object, streamed).
  *
  * Extensions: creation, creation-with-upload, termination, expiration. Not checksum (parts
  * are sent to S3 as they arrive and could not be taken back on a mismatch) nor concatenation
@@ -40,11 +40,6 @@ export interface S3UploadStoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   /** Preferred S3 part size in bytes (5 MiB at least). Default 8 MiB. */
   partSize?: number
-  expirationPeriodInMilliseconds?: number
-  onHead?: (upload: Upload, head: Buffer) => Promise<void>
-  /** How many first bytes `onHead` wants (4100 are enough to sniff any allowed type). */
-  headBytes?: number
-  onFilled?: (upload: Upload) => Promise<void>
 }
 
 export const S3_UPLOAD_EXTENSIONS = [
@@ -73,8 +68,10 @@ interface CommandOutput {
 }
 type Handler = (args: CommandArgs) => Promise<CommandOutput>
 
-export class S3UploadStore extends S3Store {
-  readonly #options: S3UploadStoreOptions
+export class S3UploadStore extends S3Store implements UploadStore {
+  readonly label = 'S3 storage'
+  /** Parts go to S3 as they arrive and could not be taken back on a mismatch. */
+  readonly checksumAlgorithms = [] as const
   readonly #prefix: string
 
   constructor(options: S3UploadStoreOptions) {
@@ -83,9 +80,6 @@ export class S3UploadStore extends S3Store {
       partSize: options.partSize ?? 8 * 1024 * 1024,
       useTags: false,
       cache: new NoCache(),
-      ...(options.expirationPeriodInMilliseconds === undefined
-        ? {}
-        : { expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds }),
       s3ClientConfig: {
         bucket: options.bucket,
         region: options.region,
@@ -101,7 +95,6 @@ export class S3UploadStore extends S3Store {
         ...(options.credentials ? { credentials: options.credentials } : {}),
       },
     })
-    this.#options = options
     this.#prefix = options.prefix
     this.extensions = [...S3_UPLOAD_EXTENSIONS]
     this.#prefixKeys()
@@ -140,28 +133,6 @@ export class S3UploadStore extends S3Store {
     )
   }
 
-  override async write(readable: Readable, id: string, offset: number): Promise<number> {
-    let source: Readable = readable
-    if (offset === 0 && this.#options.onHead) {
-      const upload = await this.getUpload(id)
-      const wanted = Math.min(this.#options.headBytes ?? 4100, upload.size ?? Infinity)
-      const peeked = await peek(readable, wanted)
-      // A body too short to tell is written as it is; ingest checks the type again anyway.
-      if (peeked.head.byteLength >= wanted && wanted > 0) {
-        await this.#options.onHead(upload, peeked.head)
-      }
-      source = Readable.from(peeked.rest, { objectMode: false })
-    }
-    const position = await super.write(source, id, offset)
-    if (this.#options.onFilled) {
-      const upload = await this.getUpload(id)
-      if (upload.size !== undefined && position === upload.size) {
-        await this.#options.onFilled(upload)
-      }
-    }
-    return position
-  }
-
   override async getUpload(id: string): Promise<Upload> {
     if (!ID_PATTERN.test(id)) throw ERRORS.FILE_NOT_FOUND
     return super.getUpload(id)
@@ -171,6 +142,10 @@ export class S3UploadStore extends S3Store {
   override async read(id: string): Promise<Readable> {
     if (!ID_PATTERN.test(id)) throw ERRORS.FILE_NOT_FOUND
     return super.read(id)
+  }
+
+  openFinished(id: string): Promise<FileData> {
+    return this.read(id)
   }
 
   /**
@@ -202,11 +177,7 @@ export class S3UploadStore extends S3Store {
     })
   }
 
-  /** Ids of the uploads created longer ago than the expiration period. */
-  async listExpired(now: number = Date.now()): Promise<string[]> {
-    const expiry = this.getExpiration()
-    if (expiry <= 0) return []
-    const expired: string[] = []
+  async *listUploads(): AsyncIterable<{ id: string; createdAt: number }> {
     let token: string | undefined
     do {
       const page = await this.client.listObjectsV2({
@@ -216,23 +187,13 @@ export class S3UploadStore extends S3Store {
       })
       for (const object of page.Contents ?? []) {
         const key = object.Key ?? ''
-        if (!key.endsWith('.info')) continue
-        const id = key.slice(0, -'.info'.length)
+        const id = key.endsWith('.info') ? key.slice(0, -'.info'.length) : ''
         // The info object is written once, at creation (no tags, no deferred length).
-        const created = object.LastModified?.getTime()
-        if (ID_PATTERN.test(id) && created !== undefined && created + expiry < now) {
-          expired.push(id)
-        }
+        const createdAt = object.LastModified?.getTime()
+        if (ID_PATTERN.test(id) && createdAt !== undefined) yield { id, createdAt }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)
-    return expired
-  }
-
-  override async deleteExpired(): Promise<number> {
-    const expired = await this.listExpired()
-    for (const id of expired) await this.remove(id).catch(() => undefined)
-    return expired.length
   }
 
   /** Stops the client's sockets. */
@@ -254,36 +215,4 @@ function isNotFound(error: unknown): boolean {
 
 interface MiddlewareStack {
   add(middleware: (next: Handler) => Handler, options: { step: 'initialize'; name: string }): void
-}
-
-/** Reads at least `bytes` (or the whole body if shorter) and gives back the rest. */
-async function peek(
-  readable: AsyncIterable<Uint8Array>,
-  bytes: number,
-): Promise<{ head: Buffer; rest: AsyncIterable<Uint8Array> }> {
-  const iterator = readable[Symbol.asyncIterator]()
-  const chunks: Buffer[] = []
-  let length = 0
-  let done = false
-  while (length < bytes) {
-    const next = await iterator.next()
-    if (next.done) {
-      done = true
-      break
-    }
-    const chunk = Buffer.from(next.value)
-    chunks.push(chunk)
-    length += chunk.byteLength
-  }
-  const head = Buffer.concat(chunks)
-  async function* rest() {
-    if (head.byteLength > 0) yield head
-    if (done) return
-    for (;;) {
-      const next = await iterator.next()
-      if (next.done) return
-      yield next.value
-    }
-  }
-  return { head, rest: rest() }
 }

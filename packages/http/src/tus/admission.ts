@@ -1,0 +1,85 @@
+import type { Caller } from '@darkroom/core'
+import type { Upload } from '@tus/utils'
+import { HttpProblem } from '../errors.js'
+import { authorize, type TusAccess } from './access.js'
+import { parseChecksum } from './checksum.js'
+import { concatenate, isFinalConcat, isPartial } from './concatenation.js'
+import type { TusDeps } from './deps.js'
+import { recover } from './recovery.js'
+import type { UploadRequest } from './request-locks.js'
+import { settledResponse, tusHeaders } from './responses.js'
+import { parseUploadMetadata, toTusMetadata } from './upload-metadata.js'
+
+/**
+ * What happens to a tus request before tus sees it: its caller may make it (access.ts); the
+ * final upload of a concatenation is assembled here (concatenation.ts); a request for an
+ * existing upload may be answered from its record (`answerFromRecord`); its `Upload-Checksum`
+ * is read. Returns the answer when the request ends here, else its state, registered for tus
+ * (request-locks.ts).
+ */
+export async function admit(
+  request: Request,
+  access: TusAccess,
+  deps: TusDeps,
+): Promise<Response | UploadRequest> {
+  const caller = await authorize(request, access)
+  if (isFinalConcat(request)) return concatenate(request, caller, deps)
+  const answer = request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
+  if (answer) return answer
+  const checksum = parseChecksum(request.headers.get('upload-checksum'), deps.store)
+  return deps.locks.begin(request, { caller, checksum })
+}
+
+/**
+ * A new upload (tus' `onUploadCreate`), refused before any byte flows: its `Upload-Metadata` is
+ * parsed strictly (400), and `darkroom.photos.precheck` refuses an upload too large (413), into
+ * a full album or past the quota (400). Its record is created `receiving`, and the metadata tus
+ * keeps (and echoes on HEAD) is the sanitised one; a partial upload keeps none.
+ */
+export async function admitNewUpload(
+  request: Request,
+  upload: Upload,
+  caller: Caller,
+  { darkroom, records }: TusDeps,
+): Promise<Record<string, string>> {
+  const partial = isPartial(upload.id)
+  const metadata = parseUploadMetadata(request.headers.get('upload-metadata'))
+  const albumId = partial ? null : metadata.albumId
+  const size = upload.size ?? null
+  await darkroom.photos.precheck(caller, { albumId, size })
+  await records.create(upload.id, caller, { filename: metadata.filename, albumId, size })
+  return partial ? {} : toTusMetadata(metadata)
+}
+
+/**
+ * A request for an existing upload (HEAD, PATCH, DELETE), before tus sees it: the upload must
+ * be the caller's (anyone else's is 404, like a missing one); a HEAD first recovers an upload
+ * a crash left complete but not ingested; a settled upload, whose bytes are gone, is answered
+ * from its record (see `settledResponse`), and deleting it forgets the record. Returns the
+ * answer, or null when tus handles the request.
+ */
+export async function answerFromRecord(
+  request: Request,
+  caller: Caller,
+  deps: TusDeps,
+): Promise<Response | null> {
+  const method = request.method
+  let record = await deps.records.find(uploadIdOf(request, deps.path), caller)
+  if (method === 'HEAD') record = await recover(record, caller, deps)
+  if (method === 'DELETE' && record.state === 'processing') {
+    throw new HttpProblem(409, 'CONFLICT', 'The upload is being processed.')
+  }
+  if (method === 'DELETE' && record.state !== 'receiving') {
+    await deps.records.forget(record.id)
+    return new Response(null, { status: 204, headers: tusHeaders() })
+  }
+  return settledResponse(record, method)
+}
+
+/** The upload id in the request's path (`<path>/<id>`), or null. */
+export function uploadIdOf(request: Request, path: string): string | null {
+  const pathname = new URL(request.url).pathname
+  if (!pathname.startsWith(`${path}/`)) return null
+  const id = pathname.slice(path.length + 1).replace(/\/$/, '')
+  return /^[A-Za-z0-9_-]{1,128}$/.test(id) ? id : null
+}

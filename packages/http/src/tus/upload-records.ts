@@ -1,0 +1,94 @@
+import {
+  DarkroomError,
+  type Caller,
+  type Clock,
+  type ServerStore,
+  type UploadRecord,
+  type UploadState,
+} from '@darkroom/core'
+
+/**
+ * A tus upload's record in the ServerStore: its owner, and its state for `uploads.status`.
+ *
+ *   receiving ──> processing ──> ready (with the photo id)
+ *       │             │ ↺
+ *       └─────────────┴──────> failed (with the violation)
+ *
+ * `receiving` while bytes arrive; `processing` while the finished upload is ingested (again,
+ * after a crash cut an ingest off); `failed` when its first bytes or its ingest are refused,
+ * it expired, or its file was lost. `ready` and `failed` are final. Partial uploads of a
+ * concatenation have a record (for their owner) that is deleted once they are assembled.
+ */
+
+const NEXT: Record<UploadState, readonly UploadState[]> = {
+  receiving: ['processing', 'failed'],
+  processing: ['processing', 'ready', 'failed'],
+  ready: [],
+  failed: [],
+}
+
+type Fields = Partial<Pick<UploadRecord, 'filename' | 'size' | 'albumId' | 'photoId' | 'error'>>
+
+export class UploadRecords {
+  readonly #store: ServerStore
+  readonly #clock: Clock
+
+  constructor(store: ServerStore, clock: Clock) {
+    this.#store = store
+    this.#clock = clock
+  }
+
+  get(id: string): Promise<UploadRecord | null> {
+    return this.#store.getUpload(id)
+  }
+
+  /** The caller's upload; NOT_FOUND when it is missing or someone else's. */
+  async find(id: string | null, caller: Caller): Promise<UploadRecord> {
+    const record = id ? await this.#store.getUpload(id) : null
+    if (!record || record.ownerId !== caller.ownerId) {
+      throw new DarkroomError('NOT_FOUND', `Upload ${JSON.stringify(id ?? '')} was not found.`)
+    }
+    return record
+  }
+
+  /** A new upload, `receiving`. */
+  async create(id: string, caller: Caller, fields: Fields): Promise<UploadRecord> {
+    const now = this.#clock.now()
+    const record: UploadRecord = {
+      id,
+      ownerId: caller.ownerId,
+      state: 'receiving',
+      filename: '',
+      size: null,
+      albumId: null,
+      photoId: null,
+      error: null,
+      createdAt: now,
+      ...fields,
+      updatedAt: now,
+    }
+    await this.#store.saveUpload(record)
+    return record
+  }
+
+  /** Moves the upload to `state`; a move the diagram above does not have is a bug. */
+  async move(id: string, state: UploadState, fields: Fields = {}): Promise<UploadRecord> {
+    const record = await this.#store.getUpload(id)
+    if (!record) throw new DarkroomError('NOT_FOUND', `Upload ${JSON.stringify(id)} was not found.`)
+    if (!NEXT[record.state].includes(state)) {
+      throw new Error(`Upload ${id} cannot go from ${record.state} to ${state}.`)
+    }
+    const next: UploadRecord = { ...record, ...fields, state, updatedAt: this.#clock.now() }
+    await this.#store.saveUpload(next)
+    return next
+  }
+
+  forget(id: string): Promise<void> {
+    return this.#store.deleteUpload(id)
+  }
+}
+
+/** Not final yet: bytes may still arrive, or an ingest may still (or again) run. */
+export function isUnsettled(record: UploadRecord): boolean {
+  return record.state === 'receiving' || record.state === 'processing'
+}
