@@ -1,11 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import {
   createDarkroom,
   systemClock,
   type BlobStore,
   type Clock,
   type Darkroom,
+  type DarkroomObserver,
   type EventSink,
   type ServerStore,
 } from '@darkroom/core'
@@ -17,8 +17,13 @@ import {
 import { createFsBlobStore, createSqliteStore, type KyselyMetadataStore } from '@darkroom/storage'
 import { createApiKey, type AppRouter, type Authenticate } from '@darkroom/trpc'
 import type { ServerConfig } from './config.js'
+import { createListener, type Listener } from './http/listener.js'
+import { createMetricsRoute } from './http/metrics-route.js'
+import { createRequestLog } from './http/request-log.js'
+import { labelRequest } from './http/route-label.js'
 import { createStaticRoute } from './http/static.js'
 import { createLogger, type Logger } from './logger.js'
+import { ServerMetrics } from './metrics/server-metrics.js'
 import { loadOrCreateSigningSecret } from './signing-secret.js'
 import { ensureSchema } from './jobs/ensure-schema.js'
 import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
@@ -40,6 +45,13 @@ export interface ComposeOptions {
   fetch?: typeof fetch
   /** Start the webhook worker and the cleanup timers; default true. */
   timers?: boolean
+  /**
+   * The main port, already bound by `serve()` before anything was created (see listener.ts);
+   * default: one bound by `listen()`.
+   */
+  listener?: Listener
+  /** The `METRICS_PORT` listener, likewise; default: one made when `METRICS_PORT` is set. */
+  metricsListener?: Listener
 }
 
 export interface Composed {
@@ -47,8 +59,12 @@ export interface Composed {
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   /** Darkroom's routes alone (`@darkroom/http`). */
   http: DarkroomHandler
-  /** A Node server around `handler`, not listening yet (`listen()` does). */
+  /** A Node server around `handler` (`listen()` binds it unless `serve()` already has). */
   server: Server
+  /** The Prometheus metrics; null with `METRICS=false`. */
+  metrics: ServerMetrics | null
+  /** `http://host:port` of the `METRICS_PORT` listener once bound; null without one. */
+  readonly metricsUrl: string | null
   darkroom: Darkroom
   serverStore: ServerStore
   router: AppRouter
@@ -60,7 +76,10 @@ export interface Composed {
   signingSecret: string
   /** Creates an admin API key if the database has none; returns it (shown once) or null. */
   ensureAdminKey(): Promise<string | null>
-  /** Listens on the configured host and port; resolves with the URL. */
+  /**
+   * Listens on the configured host and port (and `METRICS_PORT`); resolves with the URL.
+   * Rejects with a `ListenError` (its message is the line to print).
+   */
   listen(): Promise<string>
   /**
    * Graceful stop: stops accepting connections, lets requests in flight (uploads included)
@@ -80,7 +99,11 @@ export interface Engine {
 export async function createEngine(
   config: ServerConfig,
   logger: Logger,
-  options: { events?: (serverStore: ServerStore) => EventSink; clock?: Clock } = {},
+  options: {
+    events?: (serverStore: ServerStore) => EventSink
+    clock?: Clock
+    observer?: DarkroomObserver
+  } = {},
 ): Promise<Engine> {
   const store = await openMetadataStore(config.database)
   const blobs = await openBlobStore(config.blobs)
@@ -92,6 +115,7 @@ export async function createEngine(
       logger: logger.child({ module: 'core' }),
       ...(options.events ? { events: options.events(store.server) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     })
     return { darkroom, store, serverStore: store.server, blobs }
   } catch (error) {
@@ -115,7 +139,14 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       clock,
       onEnqueued: () => (jobs ? jobs.send(QUEUES.webhooks) : worker?.poke()),
     })
-  const engine = await createEngine(config, logger, { events, clock })
+  const metrics = config.metrics.enabled
+    ? new ServerMetrics({ logger: logger.child({ module: 'metrics' }) })
+    : null
+  const engine = await createEngine(config, logger, {
+    events,
+    clock,
+    ...(metrics ? { observer: metrics.observer } : {}),
+  })
   const { darkroom, serverStore, blobs } = engine
 
   worker = new WebhookDeliveryWorker({
@@ -160,13 +191,42 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     logger,
     mediaOrigins: config.publicBaseUrl ? [new URL(config.publicBaseUrl).origin] : [],
   })
-  // Darkroom's routes first; the web gallery and its single-page fallback take what is left.
-  const handler = (req: IncomingMessage, res: ServerResponse) =>
-    http.node(req, res, () => void gallery(req, res))
-  const server = createServer({ requestTimeout: 0 }, (req, res) => void handler(req, res))
-  // Uploads may be long; idle sockets are not kept forever.
-  server.keepAliveTimeout = 5_000
-  server.headersTimeout = 60_000
+  const procedures = new Set(Object.keys(http.router._def.procedures))
+  const requestLog = createRequestLog(logger.child({ module: 'requests' }))
+  const metricsRoute = createMetricsRoute({
+    metrics,
+    authenticate: http.authenticate,
+    logger,
+  })
+  // Every request is logged and counted under its route label, refusals included; then
+  // Darkroom's routes, and the web gallery with its single-page fallback takes what is left.
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const label = labelRequest(req, procedures)
+    requestLog(req, res, label.route)
+    metrics?.track(req, res, label)
+    if (label.route === 'metrics') return metricsRoute(req, res)
+    return http.node(req, res, () => void gallery(req, res))
+  }
+  const listener =
+    options.listener ??
+    createListener({
+      port: config.port,
+      host: config.host,
+      portVariable: 'PORT',
+      hostVariable: 'HOST',
+    })
+  const metricsPort = config.metrics.port
+  const metricsListener =
+    metricsPort === null
+      ? null
+      : (options.metricsListener ??
+        createListener({
+          port: metricsPort,
+          host: config.metrics.host,
+          portVariable: 'METRICS_PORT',
+          hostVariable: 'METRICS_HOST',
+        }))
+  const openMetricsRoute = createMetricsRoute({ metrics, authenticate: null, logger })
 
   const timers: NodeJS.Timeout[] = []
   const every = (ms: number, what: string, task: () => Promise<unknown>) => {
@@ -196,11 +256,28 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     every(config.maintenance.intervalMs, 'pending purge', () => darkroom.maintenance.purgePending())
   }
 
+  metrics?.watch({
+    engine: () => darkroom.stats(),
+    pendingDeliveries: () => serverStore.countPendingDeliveries(),
+    jobQueues: () => (jobs ? pendingJobs(jobs) : null),
+  })
+  listener.use((req, res) => void handler(req, res))
+  metricsListener?.use((req, res) => {
+    const label = labelRequest(req, procedures)
+    requestLog(req, res, label.route)
+    metrics?.track(req, res, label)
+    void openMetricsRoute(req, res)
+  })
+
   let closing: Promise<void> | undefined
   return {
     handler,
     http,
-    server,
+    server: listener.server,
+    metrics,
+    get metricsUrl() {
+      return metricsListener?.url ?? null
+    },
     darkroom,
     serverStore,
     router: http.router,
@@ -220,28 +297,18 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       )
       return key
     },
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject)
-          const { port } = server.address() as AddressInfo
-          const host = config.host.includes(':') ? `[${config.host}]` : config.host
-          resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`)
-        })
-      })
+    async listen() {
+      const url = await listener.listen()
+      await metricsListener?.listen()
+      return url
     },
     close(graceMs = 30_000) {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer)
-        if (server.listening) {
-          const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
-          server.closeIdleConnections()
-          const grace = setTimeout(() => server.closeAllConnections(), graceMs)
-          grace.unref()
-          await stopped
-          clearTimeout(grace)
-        }
+        await Promise.all([
+          listener.close(graceMs),
+          metricsListener?.close(Math.min(graceMs, 1_000)),
+        ])
         await jobs?.stop(graceMs)
         await worker.stop()
         await locker?.close()
@@ -335,4 +402,11 @@ function startJobs(
       },
     },
   })
+}
+
+/** Unfinished jobs of each of Darkroom's pg-boss queues. */
+async function pendingJobs(jobs: PgBossJobs): Promise<Record<string, number>> {
+  const names = Object.values(QUEUES)
+  const counts = await Promise.all(names.map((name) => jobs.pending(name)))
+  return Object.fromEntries(names.map((name, i) => [name, counts[i]!]))
 }

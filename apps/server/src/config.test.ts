@@ -83,4 +83,21 @@ describe('loadConfig', () => {
     ).toThrow(/schema= must be a plain SQL identifier/)
     expect(() => loadConfig({ JOBS_SCHEMA: 'a b' })).toThrow(/JOBS_SCHEMA/)
   })
+
+  it('keeps /metrics behind an admin key unless METRICS_PORT opens a private listener', () => {
+    expect(loadConfig({}).metrics).toEqual({ enabled: true, port: null, host: '127.0.0.1' })
+    expect(loadConfig({ METRICS: 'false' }).metrics.enabled).toBe(false)
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({
+      enabled: true,
+      port: 9464,
+      host: '10.0.0.5',
+    })
+    expect(() => loadConfig({ METRICS: 'off', METRICS_PORT: '9464' })).toThrow(
+      /METRICS_PORT: set, but METRICS is false/,
+    )
+    expect(() => loadConfig({ PORT: '8080', METRICS_PORT: '8080' })).toThrow(
+      /METRICS_PORT: must differ from PORT/,
+    )
+    expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/)
+  })
 })

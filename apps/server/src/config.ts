@@ -94,6 +94,17 @@ export interface ServerConfig {
     /** Upload requests (tRPC `photos.upload`, tus POST) per minute per owner (guests: per IP); 0: off. */
     uploadsPerMinute: number
   }
+  /**
+   * Prometheus metrics (`METRICS`, default on). `/metrics` on the main port answers only to an
+   * admin API key; `METRICS_PORT` adds a listener that serves `/metrics` without a key, meant
+   * for a private interface (`METRICS_HOST`, default 127.0.0.1).
+   */
+  metrics: {
+    enabled: boolean
+    /** The separate, unauthenticated listener's port; null: none. */
+    port: number | null
+    host: string
+  }
 }
 
 export class ConfigError extends Error {
@@ -164,6 +175,9 @@ const envSchema = z.object({
     .optional(),
   JOBS_WORKER: bool.optional(),
   RATE_LIMIT_UPLOADS_PER_MINUTE: int(0, 1_000_000).optional(),
+  METRICS: bool.optional(),
+  METRICS_PORT: int(0, 65535).optional(),
+  METRICS_HOST: z.string().trim().min(1).optional(),
 })
 
 type Env = Record<string, string | undefined>
@@ -196,6 +210,13 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     problems.push(
       'SIGNING_SECRET: required with Postgres (at least 32 characters), the same for every process',
     )
+  }
+  const metricsEnabled = e.METRICS ?? true
+  if (e.METRICS_PORT !== undefined && !metricsEnabled) {
+    problems.push('METRICS_PORT: set, but METRICS is false (unset one of them)')
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === (e.PORT ?? 3000)) {
+    problems.push(`METRICS_PORT: must differ from PORT (${e.METRICS_PORT})`)
   }
   if (problems.length > 0) throw new ConfigError(problems)
 
@@ -255,6 +276,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       work: e.JOBS_WORKER ?? true,
     },
     rateLimit: { uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE ?? 600 },
+    metrics: {
+      enabled: metricsEnabled,
+      port: e.METRICS_PORT ?? null,
+      host: e.METRICS_HOST ?? '127.0.0.1',
+    },
   }
 }
 

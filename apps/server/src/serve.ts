@@ -3,16 +3,22 @@ import { join } from 'node:path'
 import { isDarkroomError } from '@darkroom/core'
 import { compose } from './compose.js'
 import { ConfigError, loadConfig } from './config.js'
+import { createListener, ListenError, type Listener } from './http/listener.js'
 import { createLogger } from './logger.js'
 
 /**
  * Starts the server from env: config, compose, listen, print the URL (and the admin key on the
  * first start), and stop gracefully on SIGTERM or SIGINT (a second signal exits at once).
  *
- * A start-up refused for a known reason (a bad variable, or an engine that cannot run as
- * configured, such as video enabled without ffmpeg) prints one line and exits 1: the message
- * already says what to fix, and a stack trace would bury it. Anything else is a bug and keeps
- * its stack.
+ * The ports are bound first, before the data folder, the signing secret, the database or the
+ * admin key are created: a start that cannot listen (a busy port, a foreign address, a port
+ * below 1024) leaves nothing behind, and the key printed on the first start is never one that
+ * nobody saw. Requests that reach the bound port before the engine is ready get 503.
+ *
+ * A start-up refused for a known reason (a bad variable, a port it cannot bind, or an engine
+ * that cannot run as configured, such as video enabled without ffmpeg) prints one line and exits
+ * 1: the message already says what to fix, and a stack trace would bury it. Anything else is a
+ * bug and keeps its stack.
  */
 export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
   let started
@@ -27,6 +33,7 @@ export async function serve(env: Record<string, string | undefined> = process.en
   const { config, logger, app, key, url } = started
   logger.info({ url, dataDir: config.dataDir }, 'Darkroom is listening')
   console.log(`Darkroom is listening on ${url}`)
+  if (app.metricsUrl) console.log(`Metrics (no key needed): ${app.metricsUrl}/metrics`)
   if (key) {
     console.log(
       `\nFirst start: an admin API key was created. It is shown only this once:\n\n  ${key}\n`,
@@ -64,10 +71,47 @@ export async function serve(env: Record<string, string | undefined> = process.en
 async function start(env: Record<string, string | undefined>) {
   const config = loadConfig(env)
   const logger = createLogger(config.logLevel)
-  const app = await compose({ config, logger })
-  const key = await app.ensureAdminKey()
-  const url = await app.listen()
-  return { config, logger, app, key, url }
+  // Nothing on disk yet: config only resolved paths.
+  const listener = createListener({
+    port: config.port,
+    host: config.host,
+    portVariable: 'PORT',
+    hostVariable: 'HOST',
+  })
+  const metricsListener =
+    config.metrics.port === null
+      ? undefined
+      : createListener({
+          port: config.metrics.port,
+          host: config.metrics.host,
+          portVariable: 'METRICS_PORT',
+          hostVariable: 'METRICS_HOST',
+        })
+  const bound: Listener[] = []
+  try {
+    for (const each of [listener, metricsListener]) {
+      if (!each) continue
+      await each.listen()
+      bound.push(each)
+    }
+    const app = await compose({
+      config,
+      logger,
+      listener,
+      ...(metricsListener ? { metricsListener } : {}),
+    })
+    try {
+      const url = await app.listen()
+      const key = await app.ensureAdminKey()
+      return { config, logger, app, key, url }
+    } catch (error) {
+      await app.close(0).catch(() => undefined)
+      throw error
+    }
+  } catch (error) {
+    await Promise.all(bound.map((each) => each.close(0).catch(() => undefined)))
+    throw error
+  }
 }
 
 /**
@@ -77,6 +121,7 @@ async function start(env: Record<string, string | undefined>) {
  */
 function startupFailure(error: unknown): string | null {
   if (error instanceof ConfigError) return error.message
+  if (error instanceof ListenError) return `Darkroom cannot start: ${error.message}`
   if (isDarkroomError(error)) {
     return `Darkroom cannot start: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}`
   }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { configSchema, type DarkroomConfig, type DarkroomConfigInput } from './config.js'
-import { DarkroomError } from './errors.js'
+import { DarkroomError, isDarkroomError } from './errors.js'
 import type { Album, Caller, Photo } from './domain/types.js'
 import { Limiter } from './internal/limit.js'
 import type { Media } from './internal/media.js'
@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './ports/clock.js'
 import type { DarkroomEventType, EventSink } from './ports/event-sink.js'
 import { uuidV7Ids, type IdGenerator } from './ports/ids.js'
 import { silentLogger, type Logger } from './ports/logger.js'
+import type { DarkroomObserver } from './ports/observer.js'
 import type { MetadataStore } from './ports/metadata-store.js'
 import * as albums from './services/albums/albums.js'
 import type { ServiceContext } from './services/context.js'
@@ -46,6 +47,14 @@ export interface DarkroomOptions {
   logger?: Logger
   /** Replaces the image functions (tests, or another pipeline). */
   media?: Partial<Media>
+  /** Told how each upload went and how long it took (the server's metrics). */
+  observer?: DarkroomObserver
+}
+
+/** What the engine is busy with now. */
+export interface DarkroomStats {
+  /** Image work (decode, render, transform): running, waiting for a slot, and the slots. */
+  cpu: { active: number; waiting: number; max: number }
 }
 
 type Bind<F> = F extends (ctx: ServiceContext, ...args: infer A) => infer R
@@ -90,6 +99,8 @@ export interface Darkroom {
   }
   /** Whether the store and the blob store answer (for a health route). */
   health: Bind<typeof health>
+  /** What the engine is busy with now (for metrics); cheap, no I/O. */
+  stats(): DarkroomStats
   readonly events: {
     /** Listens to committed changes in this process; returns the unsubscribe function. */
     on(type: DarkroomEventType | '*', listener: EventListener): () => void
@@ -136,11 +147,40 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
     <A extends unknown[], R>(fn: (ctx: ServiceContext, ...args: A) => R) =>
     (...args: A): R =>
       fn(ctx, ...args)
+  const observer = options.observer
+  // Timed here, around the whole call, so that the ingest inside stays free of metrics and
+  // every transport (tRPC form, tus, an app calling core) is measured alike.
+  const timedUpload: Bind<typeof upload> = observer?.upload
+    ? async (caller, input) => {
+        const started = performance.now()
+        const report = (result: Awaited<ReturnType<typeof upload>> | null, error: unknown) => {
+          try {
+            observer.upload?.({
+              durationMs: performance.now() - started,
+              files: Array.isArray(input?.files) ? input.files.length : 0,
+              uploaded: result?.uploaded.length ?? 0,
+              skipped: result?.skipped.length ?? 0,
+              error: result ? null : isDarkroomError(error) ? error.code : 'INTERNAL',
+            })
+          } catch (thrown) {
+            logger.warn({ err: thrown }, 'the upload observer threw')
+          }
+        }
+        try {
+          const result = await upload(ctx, caller, input)
+          report(result, null)
+          return result
+        } catch (error) {
+          report(null, error)
+          throw error
+        }
+      }
+    : bind(upload)
   let closed = false
   return {
     config,
     photos: {
-      upload: bind(upload),
+      upload: timedUpload,
       list: bind(list),
       get: bind(get),
       getMany: bind(getMany),
@@ -171,6 +211,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       sweepOrphans: bind(maintenance.sweepOrphans),
     },
     health: bind(health),
+    stats: () => ({ cpu: ctx.cpu.stats() }),
     events: { on: (type, listener) => ctx.events.on(type, listener) },
     async close() {
       if (closed) return

@@ -1,6 +1,6 @@
 // The engine and its one config object.
 export { createDarkroom, parseConfig } from './darkroom.js'
-export type { Darkroom, DarkroomOptions } from './darkroom.js'
+export type { Darkroom, DarkroomOptions, DarkroomStats } from './darkroom.js'
 export * from './config.js'
 export * from './errors.js'
 

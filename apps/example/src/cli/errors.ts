@@ -41,7 +41,27 @@ export function explain(error: unknown, baseUrl: string): { message: string; exi
       exitCode: 1,
     }
   }
+  const locked = lockedFile(error)
+  if (locked !== null) {
+    return {
+      message:
+        `${locked || 'A state file'} is locked by another process (ELOCKED): ` +
+        'is another upload of this folder running? Run this again when it has finished.',
+      exitCode: 1,
+    }
+  }
   return { message: error instanceof Error ? error.message : String(error), exitCode: 1 }
+}
+
+/** For proper-lockfile's `ELOCKED` (tus-js-client's URL store): the locked file, else null. */
+function lockedFile(error: unknown): string | null {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const { code, file } = current as { code?: unknown; file?: unknown }
+    if (code === 'ELOCKED') return typeof file === 'string' ? file : ''
+    current = (current as { cause?: unknown }).cause
+  }
+  return null
 }
 
 function rootMessage(error: unknown): string {

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -183,5 +186,56 @@ describe('upload refusals and duplicates', () => {
     const refused = await runCli(['upload', folder], { url: server.url, key: 'sk_wrong' })
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/refused the API key \(401\)/)
+  })
+})
+
+describe('one upload per folder', () => {
+  it('a second run while one runs says so in one line and exits 1; the first is unharmed', async () => {
+    const folder = await folderOf(Object.fromEntries(names.map((n, i) => [n, images[i]!])))
+    const args = ['upload', folder, '--album', 'Twice', '--chunk-size', '64KiB', '--parallel', '2']
+    const first = startCli(args, { url: server.url, key })
+    await first.waitFor((stdout) => /acknowledged$/m.test(stdout))
+
+    const second = await runCli(args, { url: server.url, key })
+    expect(second.code).toBe(1)
+    expect(second.stdout).toBe('')
+    expect(second.stderr).toMatch(
+      /^Another upload of this folder is running \(pid \d+, started \S+\)\. Wait for it to finish \(or stop it\), then run this again\.\n$/,
+    )
+    expect(second.stderr).toContain(`pid ${first.child.pid}`)
+
+    const done = await first.done
+    expect(done.code, done.stdout + done.stderr).toBe(0)
+    expect(done.stdout).toMatch(new RegExp(`^Summary: ${FILES} uploaded, .* 0 failed`, 'm'))
+    expect(existsSync(join(folder, '.darkroom-upload.lock'))).toBe(false)
+    expect(await albumContents('Twice')).toHaveLength(FILES)
+  })
+
+  it('takes over the lock of a run that was killed', async () => {
+    const folder = await folderOf({ 'a.jpg': images[4]! })
+    // A pid that has just exited: the lock's holder is gone.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid
+    const lock = { pid: dead, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z' }
+    await writeFile(join(folder, '.darkroom-upload.lock'), JSON.stringify(lock))
+    const result = await runCli(['upload', folder, '--album', 'Taken over'], {
+      url: server.url,
+      key,
+    })
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+    expect(existsSync(join(folder, '.darkroom-upload.lock'))).toBe(false)
+  })
+
+  it('many small files in parallel never trip over the upload-URL file’s lock', async () => {
+    // Before: tus-js-client's own writes collided (ELOCKED) and the run died with a stack.
+    const small: Record<string, Buffer> = {}
+    for (let i = 0; i < 40; i++) small[`s${i}.jpg`] = await makeNoiseJpeg(200, 150, 500 + i)
+    const folder = await folderOf(small)
+    const result = await runCli(['upload', folder, '--album', 'Many', '--parallel', '16'], {
+      url: server.url,
+      key,
+    })
+    expect(result.stderr).toBe('')
+    expect(result.code, result.stdout).toBe(0)
+    expect(result.stdout).toMatch(/^Summary: 40 uploaded, .* 0 failed/m)
   })
 })

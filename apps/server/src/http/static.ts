@@ -5,6 +5,11 @@ import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { HttpProblem, toHttpError } from '@darkroom/http'
 import type { Logger } from '../logger.js'
+import {
+  acceptedEncodings,
+  CompressedFiles,
+  type CompressedFilesOptions,
+} from './compressed-files.js'
 
 /**
  * The built web gallery (apps/example, `vite build`) at `/`, mounted last so every API prefix
@@ -13,6 +18,11 @@ import type { Logger } from '../logger.js'
  * without an extension that is not a file is the single-page app's: it gets `index.html`. A
  * path is decoded once, must stay inside the folder (no `..`, no NUL, no backslash) and never
  * follows into a dot-file. When the gallery is not built, `/` answers 404 with how to build it.
+ *
+ * Text files (HTML, JS, CSS, JSON, SVG, source maps) go out as brotli or gzip when the request's
+ * `Accept-Encoding` takes one, from copies compressed once and kept (see compressed-files.ts),
+ * with `Vary: Accept-Encoding` and an ETag per encoding (`W/"<size>-<mtime>-br"`), so a cache
+ * or a revalidation never mixes one encoding's bytes with another's validator.
  */
 
 export interface StaticRouteOptions {
@@ -21,6 +31,8 @@ export interface StaticRouteOptions {
   logger: Logger
   /** Origins besides the page's own that images may come from (a CDN in `PUBLIC_BASE_URL`). */
   mediaOrigins?: readonly string[]
+  /** Sizes of what gets compressed and how much is kept (defaults in compressed-files.ts). */
+  compression?: CompressedFilesOptions
 }
 
 export const GALLERY_NOT_BUILT =
@@ -47,12 +59,16 @@ const CONTENT_TYPES: Record<string, string> = {
   '.webmanifest': 'application/manifest+json',
 }
 
+/** Worth compressing: text, whatever the file's size. */
+const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json)|image\/svg\+xml)/
+
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const REVALIDATE = 'no-cache'
 
 export function createStaticRoute(options: StaticRouteOptions) {
   const { logger } = options
   const root = options.root === null ? null : resolve(options.root)
+  const compressed = new CompressedFiles(options.compression)
   const media = ["'self'", 'data:', 'blob:', ...(options.mediaOrigins ?? [])].join(' ')
   const csp = [
     "default-src 'self'",
@@ -85,17 +101,33 @@ export function createStaticRoute(options: StaticRouteOptions) {
       }
       const type = CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream'
       const isHtml = type.startsWith('text/html')
-      const etag = `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`
+      const varies = COMPRESSIBLE.test(type) && compressed.isCandidate(file)
+      const encoded = varies
+        ? await compressed.get(file, acceptedEncodings(req.headers['accept-encoding']))
+        : null
+      const version = `${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}`
+      const etag = `W/"${version}${encoded ? `-${encoded.encoding}` : ''}"`
       const headers: Record<string, string> = {
         ETag: etag,
         'Cache-Control': relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
         'Last-Modified': new Date(file.mtimeMs).toUTCString(),
         'X-Content-Type-Options': 'nosniff',
+        ...(varies ? { Vary: 'Accept-Encoding' } : {}),
         ...(isHtml ? { 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' } : {}),
       }
       if (isNotModified(req.headers['if-none-match'], etag)) {
         res.writeHead(304, headers)
         res.end()
+        return
+      }
+      if (encoded) {
+        res.writeHead(200, {
+          ...headers,
+          'Content-Type': type,
+          'Content-Encoding': encoded.encoding,
+          'Content-Length': encoded.data.byteLength,
+        })
+        res.end(req.method === 'HEAD' ? undefined : encoded.data)
         return
       }
       res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': file.size })

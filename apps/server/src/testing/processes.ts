@@ -75,10 +75,8 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>
 }
 
-export async function startServerProcess(
-  env: Record<string, string>,
-  timeoutMs = 60_000,
-): Promise<ServerProcess> {
+/** The server process's env: the sources through tsx, quiet logs, this env on top. */
+function childEnvOf(env: Record<string, string>): Record<string, string | undefined> {
   const childEnv: Record<string, string | undefined> = {
     ...process.env,
     PORT: '0',
@@ -88,9 +86,39 @@ export async function startServerProcess(
     ...env,
   }
   delete childEnv.NODE_OPTIONS
+  return childEnv
+}
+
+/**
+ * Runs the server until it exits by itself (a start that fails), killing it after `timeoutMs`;
+ * resolves with its exit code and what it wrote to stdout and stderr.
+ */
+export async function runServerProcessToExit(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
-    env: childEnv,
+    env: childEnvOf(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: REPO_ROOT,
+    env: childEnvOf(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

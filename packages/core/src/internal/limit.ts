@@ -8,6 +8,11 @@ export class Limiter {
 
   constructor(private readonly max: number) {}
 
+  /** Tasks running now, tasks waiting for a slot, and the slots (for metrics). */
+  stats(): { active: number; waiting: number; max: number } {
+    return { active: this.active, waiting: this.waiting.length, max: this.max }
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.max) {
       await new Promise<void>((resolve) => this.waiting.push(resolve))

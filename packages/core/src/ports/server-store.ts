@@ -95,6 +95,8 @@ export interface ServerStore {
   markAttemptFailed(id: string, error: string, nextAttemptAt: Date | null): Promise<void>
   getDelivery(id: string): Promise<DeliveryRecord | null>
   listDeliveries(webhookId: string, limit: number): Promise<DeliveryRecord[]>
+  /** Deliveries still `pending` (due or not, claimed or not) of all webhooks: the outbox depth. */
+  countPendingDeliveries(): Promise<number>
 
   /** Creates or replaces. */
   saveUpload(upload: UploadRecord): Promise<void>

@@ -181,6 +181,10 @@ export class MemoryServerStore implements ServerStore {
       .map(copy)
   }
 
+  async countPendingDeliveries(): Promise<number> {
+    return [...this.#deliveries.values()].filter((d) => d.status === 'pending').length
+  }
+
   // ---- uploads ----
 
   async saveUpload(upload: UploadRecord): Promise<void> {

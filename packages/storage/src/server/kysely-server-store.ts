@@ -316,6 +316,15 @@ export class KyselyServerStore implements ServerStore {
     return rows.map(toDelivery)
   }
 
+  async countPendingDeliveries(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('webhookDeliveries')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'pending')
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
   // ---- uploads ----
 
   async saveUpload(upload: UploadRecord): Promise<void> {

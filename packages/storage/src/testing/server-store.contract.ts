@@ -357,6 +357,17 @@ export function describeServerStoreContract<S extends ServerStore>(
         expect(new Set([...ids, ...rest.map((d) => d.id)])).toEqual(mine)
       })
 
+      test('countPendingDeliveries counts pending ones only, due or not', async () => {
+        const before = await store.countPendingDeliveries()
+        const delivered = await oneDelivery()
+        const givenUp = await oneDelivery()
+        await oneDelivery(at(10_000_000))
+        expect(await store.countPendingDeliveries()).toBe(before + 3)
+        await store.markDelivered(delivered.delivery.id, at(1))
+        await store.markAttemptFailed(givenUp.delivery.id, 'HTTP 410', null)
+        expect(await store.countPendingDeliveries()).toBe(before + 1)
+      })
+
       test('markDelivered: delivered, counted, never claimed again', async () => {
         const { delivery } = await oneDelivery()
         await store.markDelivered(delivery.id, at(50))

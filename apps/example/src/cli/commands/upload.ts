@@ -5,9 +5,12 @@ import { basename, join, relative, resolve } from 'node:path'
 import * as tus from 'tus-js-client'
 import { bytesFlag, CliError, intFlag, parse, UsageError } from '../args.js'
 import type { CommandContext } from '../context.js'
+import { explain } from '../errors.js'
+import { lockFolder } from '../folder-lock.js'
 import { formatBytes, formatDuration } from '../format.js'
 import { UploadProgress } from '../progress.js'
 import { FinishedUploads } from '../upload-state.js'
+import { SerialUrlStorage } from '../url-storage.js'
 import { findOrCreateAlbum } from './albums.js'
 
 /**
@@ -23,6 +26,9 @@ import { findOrCreateAlbum } from './albums.js'
  *
  * Ctrl-C aborts the uploads in flight without terminating them (the server keeps what it
  * acknowledged), prints what is left, and exits 130.
+ *
+ * One run per folder: a second `upload` of a folder while one runs stops at once with one
+ * line (see folder-lock.ts), before it creates an album or touches the state files.
  */
 
 export const UPLOAD_URLS_FILE = '.darkroom-upload-state.json'
@@ -87,8 +93,41 @@ export async function uploadCommand(
   const folderStat = await stat(folder).catch(() => null)
   if (!folderStat?.isDirectory()) throw new CliError(`"${positionals[0]}" is not a folder.`)
 
+  const release = await lockFolder(folder)
+  try {
+    return await uploadFolder(ctx, signals, {
+      folder,
+      shownAs: positionals[0]!,
+      album: values.album,
+      category,
+      parallel,
+      chunkSize,
+      recursive: values.recursive === true,
+    })
+  } finally {
+    await release()
+  }
+}
+
+interface FolderUpload {
+  folder: string
+  /** The folder as the user typed it. */
+  shownAs: string
+  album: string | undefined
+  category: string | null
+  parallel: number
+  chunkSize: number
+  recursive: boolean
+}
+
+async function uploadFolder(
+  ctx: CommandContext,
+  signals: UploadSignals,
+  options: FolderUpload,
+): Promise<number> {
+  const { folder, category, parallel, chunkSize } = options
   const { output, client } = ctx
-  const album = values.album ? await findOrCreateAlbum(client, values.album) : null
+  const album = options.album ? await findOrCreateAlbum(client, options.album) : null
   if (album) {
     output.line(
       `Album "${album.title}" (${album.id})${album.created ? ', created' : `, ${album.photoCount} photos`}`,
@@ -96,10 +135,10 @@ export async function uploadCommand(
   }
   const albumId = album?.id ?? null
 
-  const { files, notFiles } = await walk(folder, values.recursive === true)
+  const { files, notFiles } = await walk(folder, options.recursive)
   const settled: Settled[] = notFiles.map((file) => ({ file, outcome: { status: 'ignored' } }))
   const finished = await FinishedUploads.load(join(folder, FINISHED_FILE))
-  const urlStorage = new FileUrlStorage(join(folder, UPLOAD_URLS_FILE))
+  const urlStorage = new SerialUrlStorage(new FileUrlStorage(join(folder, UPLOAD_URLS_FILE)))
   const keyTag = createHash('sha256').update(ctx.apiKey).digest('hex').slice(0, 12)
   const fingerprintOf = (file: LocalFile) =>
     [
@@ -156,7 +195,7 @@ export async function uploadCommand(
 
   const totalBytes = queue.reduce((sum, file) => sum + file.size, 0)
   output.line(
-    `${files.length} file${files.length === 1 ? '' : 's'} in ${positionals[0]}: ` +
+    `${files.length} file${files.length === 1 ? '' : 's'} in ${options.shownAs}: ` +
       `${queue.length} to upload (${formatBytes(totalBytes)}), ` +
       `${files.length - queue.length} uploaded earlier; ` +
       `state in ${UPLOAD_URLS_FILE} and ${FINISHED_FILE} there`,
@@ -300,7 +339,7 @@ export async function uploadCommand(
       }
       const outcome = await uploadOne(file).catch((error: unknown): Outcome => ({
         status: 'failed',
-        message: (error as Error).message,
+        message: explain(error, ctx.baseUrl).message,
       }))
       settled.push({ file, outcome })
       if (outcome.status === 'interrupted') progress.drop(file.name)
