@@ -15,7 +15,7 @@ import {
   type DarkroomHandlerOptions,
 } from '@darkroom/http'
 import { createFsBlobStore, createSqliteStore, type KyselyMetadataStore } from '@darkroom/storage'
-import { createApiKey, type AppRouter, type Authenticate } from '@darkroom/trpc'
+import { createApiKey, OutboxEventSink, type AppRouter, type Authenticate } from '@darkroom/trpc'
 import type { ServerConfig } from './config.js'
 import { createListener, type Listener } from './http/listener.js'
 import { createMetricsRoute } from './http/metrics-route.js'
@@ -28,7 +28,6 @@ import { loadOrCreateSigningSecret } from './signing-secret.js'
 import { ensureSchema } from './jobs/ensure-schema.js'
 import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
-import { OutboxEventSink } from './webhooks/outbox-event-sink.js'
 
 /**
  * The composition root: config → adapters (SQLite store, folder of blobs) → engine → HTTP

@@ -14,7 +14,7 @@ import { sweepExpired } from './tus/expiry-sweep.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
 import { RequestLocks, type UploadRequest } from './tus/request-locks.js'
 import { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER, errorResponse } from './tus/responses.js'
-import { UploadRecords } from './tus/upload-records.js'
+import { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './tus/upload-store.js'
 
 export { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER } from './tus/responses.js'
@@ -27,7 +27,7 @@ export type { UploadStore } from './tus/upload-store.js'
  * - access.ts: auth like tRPC (guest uploads when enabled), `photos.write` for all but HEAD, a
  *   rate limit on POST. admission.ts: an upload belongs to its creator (anyone else gets 404);
  *   a new one is refused before bytes flow (metadata parsed strictly, `precheck`); a settled
- *   one is answered from its record. upload-records.ts: the states `uploads.status` reports.
+ *   one is answered from its record. `UploadRecords` (`@darkroom/trpc`, beside `uploads.status`): the states.
  * - darkroom-data-store.ts: the one DataStore tus sees, Darkroom's rules on the folder store
  *   (durable-file-store.ts) or the S3 one (s3-upload-store.ts): the first bytes are sniffed
  *   before they are written (422), and the write that completes an upload ingests it

@@ -7,8 +7,8 @@ export {
   apiKeyAuthenticator,
   bearerToken,
   combineAuthenticators,
-} from './auth/api-key-authenticator.js'
-export type { ApiKeyAuthenticatorOptions } from './auth/api-key-authenticator.js'
+} from './records/api-key-authenticator.js'
+export type { ApiKeyAuthenticatorOptions } from './records/api-key-authenticator.js'
 export {
   API_KEY_PREFIX,
   API_KEY_SCOPES,
@@ -16,9 +16,12 @@ export {
   generateApiKey,
   hashApiKey,
   isApiKeyShaped,
-} from './auth/keys.js'
-export type { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey, KeyDeps } from './auth/keys.js'
-export { WEBHOOK_EVENT_TYPES } from './services/webhooks.js'
+} from './records/api-keys.js'
+export type { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey, KeyDeps } from './records/api-keys.js'
+export { WEBHOOK_EVENT_TYPES } from './records/webhooks.js'
 export { TRPC_ERROR_CODE_OF, formatError } from './errors.js'
 export type { DarkroomErrorData, DarkroomErrorShape } from './errors.js'
 export type { UploadedFormFile } from './schemas/upload.js'
+export { UploadRecords, isUnsettled } from './records/uploads.js'
+export { OutboxEventSink } from './records/webhook-outbox.js'
+export type { OutboxEventSinkOptions } from './records/webhook-outbox.js'

@@ -19,7 +19,7 @@ import { DarkroomDataStore } from './darkroom-data-store.js'
 import { DurableFileStore } from './durable-file-store.js'
 import { UploadIngest } from './ingest.js'
 import { RequestLocks } from './request-locks.js'
-import { UploadRecords } from './upload-records.js'
+import { UploadRecords } from '@darkroom/trpc'
 
 /**
  * The decorator over the folder store, as tus drives it: a request registered with

@@ -7,7 +7,7 @@ import { isPartial } from './concatenation.js'
 import { removeQuietly, type UploadIngest } from './ingest.js'
 import type { RequestLocks } from './request-locks.js'
 import { fromTusMetadata } from './upload-metadata.js'
-import type { UploadRecords } from './upload-records.js'
+import type { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './upload-store.js'
 
 /**

@@ -2,7 +2,7 @@ import type { Darkroom } from '@darkroom/core'
 import type { Logger } from '../logger.js'
 import type { UploadIngest } from './ingest.js'
 import type { RequestLocks } from './request-locks.js'
-import type { UploadRecords } from './upload-records.js'
+import type { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './upload-store.js'
 
 /** What the tus modules share, built once by `createFilesHandler`. */

@@ -2,7 +2,7 @@ import { DarkroomError, type Caller, type Darkroom } from '@darkroom/core'
 import type { Upload } from '@tus/utils'
 import { toHttpError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { UploadRecords } from './upload-records.js'
+import type { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './upload-store.js'
 import { fromTusMetadata } from './upload-metadata.js'
 

@@ -2,7 +2,7 @@ import type { Caller, UploadRecord } from '@darkroom/core'
 import { isPartial } from './concatenation.js'
 import type { TusDeps } from './deps.js'
 import { removeQuietly } from './ingest.js'
-import { isUnsettled } from './upload-records.js'
+import { isUnsettled } from '@darkroom/trpc'
 
 /**
  * Crash recovery, run by HEAD (which a client sends before it resumes): an upload whose last

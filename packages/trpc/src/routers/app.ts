@@ -6,7 +6,7 @@ import {
   type IdGenerator,
   type ServerStore,
 } from '@darkroom/core'
-import { apiKeyAuthenticator } from '../auth/api-key-authenticator.js'
+import { apiKeyAuthenticator } from '../records/api-key-authenticator.js'
 import type { Authenticate, UploadRateLimit } from '../context.js'
 import { createProcedures, router } from '../trpc.js'
 import { albumsRouter } from './albums.js'

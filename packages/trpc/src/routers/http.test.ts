@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
 import { describe, expect, it } from 'vitest'
-import { createApiKey } from '../auth/keys.js'
+import { createApiKey } from '../records/api-keys.js'
 import { createContext } from '../context.js'
 import { jpeg, makeHarness, uploadForm } from '../internal/harness.test-utils.js'
 

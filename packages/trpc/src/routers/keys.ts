@@ -1,4 +1,4 @@
-import * as keys from '../auth/keys.js'
+import * as keys from '../records/api-keys.js'
 import { iso } from '../internal/dates.js'
 import {
   apiKeySchema,

@@ -1,6 +1,6 @@
 import { iso } from '../internal/dates.js'
 import { uploadStatusInput, uploadStatusSchema } from '../schemas/upload.js'
-import * as uploads from '../services/uploads.js'
+import { UploadRecords } from '../records/uploads.js'
 import { router, type Procedures } from '../trpc.js'
 
 export function uploadsRouter(p: Procedures) {
@@ -10,7 +10,10 @@ export function uploadsRouter(p: Procedures) {
       .input(uploadStatusInput)
       .output(uploadStatusSchema)
       .query(async ({ ctx, input }) => {
-        const upload = await uploads.status(ctx.serverStore, ctx.caller, input)
+        const upload = await new UploadRecords(ctx.serverStore, ctx.clock).find(
+          input.id,
+          ctx.caller,
+        )
         return { ...upload, createdAt: iso(upload.createdAt), updatedAt: iso(upload.updatedAt) }
       }),
   })

@@ -6,7 +6,7 @@ import {
   webhookIdInput,
   webhookSchema,
 } from '../schemas/webhook.js'
-import * as webhooks from '../services/webhooks.js'
+import * as webhooks from '../records/webhooks.js'
 import { router, type Procedures } from '../trpc.js'
 
 export function webhooksRouter(p: Procedures) {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { API_KEY_SCOPES } from '../auth/keys.js'
+import { API_KEY_SCOPES } from '../records/api-keys.js'
 import { idSchema } from './common.js'
 
 export const apiKeySchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { WEBHOOK_EVENT_TYPES } from '../services/webhooks.js'
+import { WEBHOOK_EVENT_TYPES } from '../records/webhooks.js'
 import { idSchema } from './common.js'
 
 export const webhookSchema = z.object({

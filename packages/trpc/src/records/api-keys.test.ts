@@ -6,7 +6,7 @@ import { failure, jpeg, makeHarness, uploadForm } from '../internal/harness.test
 import { createAppRouter } from '../routers/app.js'
 import { createCallerFactory } from '../trpc.js'
 import { apiKeyAuthenticator, bearerToken, combineAuthenticators } from './api-key-authenticator.js'
-import { createApiKey, generateApiKey, hashApiKey, isApiKeyShaped } from './keys.js'
+import { createApiKey, generateApiKey, hashApiKey, isApiKeyShaped } from './api-keys.js'
 
 describe('keys.create / list / revoke', () => {
   it('returns the key once, sk_ and 40 base62 characters; stores only its hash', async () => {

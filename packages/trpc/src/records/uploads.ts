@@ -8,7 +8,8 @@ import {
 } from '@darkroom/core'
 
 /**
- * A tus upload's record in the ServerStore: its owner, and its state for `uploads.status`.
+ * A tus upload's record in the ServerStore: its owner, and its state for `uploads.status`. The
+ * tus handler (`@darkroom/http`) moves it; `uploads.status` reads it: one place for both.
  *
  *   receiving ──> processing ──> ready (with the photo id)
  *       │             │ ↺
@@ -45,9 +46,9 @@ export class UploadRecords {
   /** The caller's upload; NOT_FOUND when it is missing or someone else's. */
   async find(id: string | null, caller: Caller): Promise<UploadRecord> {
     const record = id ? await this.#store.getUpload(id) : null
-    if (!record || record.ownerId !== caller.ownerId) {
-      throw new DarkroomError('NOT_FOUND', `Upload ${JSON.stringify(id ?? '')} was not found.`)
-    }
+    // Someone else's upload is NOT_FOUND, like a missing one (`uploads.status`, every tus method).
+    if (!record || record.ownerId !== caller.ownerId)
+      throw DarkroomError.notFound('Upload', id ?? '')
     return record
   }
 
@@ -74,7 +75,7 @@ export class UploadRecords {
   /** Moves the upload to `state`; a move the diagram above does not have is a bug. */
   async move(id: string, state: UploadState, fields: Fields = {}): Promise<UploadRecord> {
     const record = await this.#store.getUpload(id)
-    if (!record) throw new DarkroomError('NOT_FOUND', `Upload ${JSON.stringify(id)} was not found.`)
+    if (!record) throw DarkroomError.notFound('Upload', id)
     if (!NEXT[record.state].includes(state)) {
       throw new Error(`Upload ${id} cannot go from ${record.state} to ${state}.`)
     }

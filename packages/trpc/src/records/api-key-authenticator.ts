@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { DarkroomError, systemClock, type Clock, type ServerStore } from '@darkroom/core'
 import type { Authenticate } from '../context.js'
-import { API_KEY_PREFIX, hashApiKey } from './keys.js'
+import { API_KEY_PREFIX, hashApiKey } from './api-keys.js'
 
 export interface ApiKeyAuthenticatorOptions {
   clock?: Clock

@@ -8,7 +8,7 @@ import {
   type ServerStore,
   type WebhookRecord,
 } from '@darkroom/core'
-import type { KeyDeps } from '../auth/keys.js'
+import type { KeyDeps } from './api-keys.js'
 import { randomBase62 } from '../internal/random.js'
 
 /**
