@@ -5,7 +5,8 @@ import { tooLargeMessage } from '../../internal/bytes.js'
 import { invalidTypeError } from '../../media/image-violations.js'
 import { sniffMimeType } from '../../media/sniff-mime-type.js'
 import type { ServiceContext } from '../context.js'
-import { capExceeded, loadOwnAlbum } from './shared.js'
+import { assertRoom } from './room.js'
+import { loadOwnAlbum } from './shared.js'
 import { allowedUploadTypes, allowedVideoTypes } from './video-ingest.js'
 
 export interface PrecheckInput {
@@ -59,25 +60,9 @@ export async function precheck(
       violations: [{ property: 'file', message, reason: 'too_large' }],
     })
   }
-  if (input.albumId) {
-    const album = await loadOwnAlbum(ctx.store, caller, input.albumId)
-    if (album.photoCap !== null) {
-      const count = await ctx.store.countAlbumPhotos(album.id)
-      if (count + 1 > album.photoCap) {
-        throw capExceeded('photoCap', album.photoCap, count, 1, `album ${album.id}`)
-      }
-    }
-  }
-  if (input.size != null && input.size > 0) {
-    const owner = await ctx.store.getOwner(caller.ownerId)
-    const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
-    if (quota !== null) {
-      const used = await ctx.store.sumOwnerBytes(caller.ownerId)
-      if (used + input.size > quota) {
-        throw capExceeded('quotaBytes', quota, used, input.size, `owner ${caller.ownerId}`)
-      }
-    }
-  }
+  const album = input.albumId ? await loadOwnAlbum(ctx.store, caller, input.albumId) : null
+  const room = { ownerId: caller.ownerId, album, addPhotos: 1, addBytes: input.size ?? 0 }
+  await assertRoom(ctx, ctx.store, { ...room, lock: false })
   if (sniffed !== null) {
     const allowed = allowedUploadTypes(config)
     if (!allowed.includes(sniffed)) throw invalidTypeError(sniffed, allowed)

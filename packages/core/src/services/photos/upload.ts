@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto'
 import { DarkroomError, isDarkroomError, type Violation } from '../../errors.js'
 import { originalKey, variantKey } from '../../domain/blob-keys.js'
 import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
-import { positionAfter } from '../../domain/position.js'
 import type { AlbumRecord, Caller, Photo, PhotoRecord, StoredVariant } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import { isLocalFile, type FileData } from '../../internal/bytes.js'
 import { mapLimit } from '../../internal/limit.js'
 import type { ServiceContext } from '../context.js'
-import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
+import { admit } from './admit.js'
+import { assertRoom, capExceeded } from './room.js'
+import { deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
 import {
   prepareVideo,
   readUploadBody,
@@ -23,8 +24,8 @@ import {
  * 2. probe the header (type from the bytes, pixel limit before any decode), read EXIF, render
  *    every variant from one decode;
  * 3. write the original and the variants to the blob store (durable when `put` resolves);
- * 4. in one transaction, with the album and owner locked, check photoCap and quota and insert
- *    the row. Only now is the photo visible.
+ * 4. `admit`: in one transaction, with the album and owner locked, check photoCap and quota and
+ *    insert the row. Only now is the photo visible.
  * A failure before 4 deletes the blobs of that file; a crash before 4 leaves blobs that no row
  * references, which `maintenance.sweepOrphans` removes. A row never points at missing bytes.
  * Video (when enabled) takes the same steps from a file instead of a Buffer, with ffprobe for
@@ -105,18 +106,19 @@ export async function upload(
   }
   const maxFiles = ctx.config.limits.maxFilesPerBatch
   if (files.length > maxFiles) {
-    throw capExceeded('maxFilesPerBatch', maxFiles, 0, files.length, 'this batch')
+    throw capExceeded({
+      name: 'maxFilesPerBatch',
+      limit: maxFiles,
+      current: 0,
+      requested: files.length,
+      subject: 'this batch',
+    })
   }
   const albumId = input.albumId ?? null
   const album = albumId === null ? null : await loadOwnAlbum(ctx.store, caller, albumId)
 
-  // Early refusal of a batch that cannot fit; the authoritative check is in each insert's tx.
-  if (album?.photoCap != null) {
-    const count = await ctx.store.countAlbumPhotos(album.id)
-    if (count + files.length > album.photoCap) {
-      throw capExceeded('photoCap', album.photoCap, count, files.length, `album ${album.id}`)
-    }
-  }
+  // Early refusal of a batch that cannot fit, by the rule `admit` applies (authoritatively) to
+  // each file in its transaction.
   const knownBytes = files.reduce(
     (sum, f) =>
       sum +
@@ -127,7 +129,8 @@ export async function upload(
           : 0),
     0,
   )
-  if (knownBytes > 0) await assertQuotaRoom(ctx, caller.ownerId, knownBytes)
+  const room = { ownerId: caller.ownerId, album, addPhotos: files.length, addBytes: knownBytes }
+  await assertRoom(ctx, ctx.store, { ...room, lock: false })
 
   let profileSet = false
   // Twice `concurrency` files in flight: image work is bounded by `ctx.cpu` (at `concurrency`),
@@ -384,13 +387,8 @@ async function ingestBody(
       commentCount: 0,
     }
     await turn()
-    await ctx.store.transaction(async (tx) => {
-      const locked = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
-      await assertRoom(ctx, tx, caller.ownerId, locked, 1, record.size)
-      record.position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
-      await tx.insertPhoto(record)
-    })
-    return { index, photo: record, restored: false }
+    const photo = await admit(ctx, { caller, kind: 'insert', record })
+    return { index, photo, restored: false }
   } catch (error) {
     await deleteBlobsQuietly(ctx, written)
     if (isDarkroomError(error)) {
@@ -425,11 +423,7 @@ async function duplicateOf(
 ): Promise<Outcome> {
   if (existing.deletedAt !== null) {
     try {
-      const restored = await ctx.store.transaction(async (tx) => {
-        const locked = album ? await loadOwnAlbum(tx, caller, album.id, true) : null
-        await assertRoom(ctx, tx, caller.ownerId, locked, 1, 0)
-        return tx.updatePhoto(existing.id, { deletedAt: null, updatedAt: ctx.clock.now() })
-      })
+      const restored = await admit(ctx, { caller, kind: 'restore', photoId: existing.id })
       return { index, photo: restored, restored: true }
     } catch (error) {
       if (isDarkroomError(error) && error.code === 'CAP_EXCEEDED') {
@@ -452,12 +446,4 @@ async function duplicateOf(
       existingId: existing.id,
     },
   }
-}
-
-async function assertQuotaRoom(ctx: ServiceContext, ownerId: string, bytes: number) {
-  const owner = await ctx.store.getOwner(ownerId)
-  const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
-  if (quota === null) return
-  const used = await ctx.store.sumOwnerBytes(ownerId)
-  if (used + bytes > quota) throw capExceeded('quotaBytes', quota, used, bytes, `owner ${ownerId}`)
 }
