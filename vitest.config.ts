@@ -11,6 +11,7 @@ export default defineConfig({
         find: /^@darkroom\/core\/testing$/,
         replacement: src('./packages/core/src/testing/index.ts'),
       },
+      { find: /^@darkroom\/core\/node$/, replacement: src('./packages/core/src/node/index.ts') },
       { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       {
         find: /^@darkroom\/storage\/testing$/,

@@ -2,6 +2,7 @@ import sharp from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import { describe, expect, it } from 'vitest'
 import { IMAGE_MIME_TYPES, type VariantPreset, type WatermarkConfig } from '../config.js'
+import { FsScratchSpace, LibheifHeifDecoder } from '../node/index.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
 import { jpegShrinkFactor, renderImage, type RenderImageOptions } from './render-image.js'
@@ -14,7 +15,15 @@ function options(
   presets: Record<string, VariantPreset>,
   more: Partial<RenderImageOptions> = {},
 ): RenderImageOptions {
-  return { presets, format: 'webp', quality: 80, watermark: null, ...more }
+  return {
+    presets,
+    format: 'webp',
+    quality: 80,
+    watermark: null,
+    heifDecoder: new LibheifHeifDecoder(),
+    scratchSpace: new FsScratchSpace(),
+    ...more,
+  }
 }
 
 /** Left half red, right half blue: a turn and a mirror can be told apart. */

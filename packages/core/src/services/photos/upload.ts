@@ -309,6 +309,8 @@ async function ingestBody(
             format: ctx.config.variants.format,
             quality: ctx.config.variants.quality,
             watermark: ctx.config.watermark,
+            heifDecoder: ctx.heifDecoder,
+            scratchSpace: ctx.scratchSpace,
           }),
         ]),
       )

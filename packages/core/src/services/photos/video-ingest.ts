@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, ReadStream } from 'node:fs'
-import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { ReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import type { DarkroomConfig } from '../../config.js'
 import type { PhotoExif, PhotoKind } from '../../domain/types.js'
@@ -10,9 +7,9 @@ import { DarkroomError } from '../../errors.js'
 import { isLocalFile, readAll, tooLargeMessage, type FileData } from '../../internal/bytes.js'
 import type { RenderedVariant } from '../../media/render-image.js'
 import { SNIFF_BYTES, sniffMimeType } from '../../media/sniff-mime-type.js'
-import { checkVideoIntegrity, extractPoster, probeVideo } from '../../media/video/index.js'
 import { tooManyPixelsError } from '../../media/image-violations.js'
 import type { BlobBody } from '../../ports/blob-store.js'
+import type { ScratchSpace } from '../../ports/scratch-space.js'
 import type { ServiceContext } from '../context.js'
 
 /**
@@ -27,7 +24,8 @@ import type { ServiceContext } from '../context.js'
  *   way, and stopped at `video.maxFileBytes`;
  * - bytes already in memory are written to a temp file.
  * The original is then stored with a streamed `blobs.put`. The poster frame (ffmpeg, 1 s) goes
- * through the image pipeline: variants, thumbhash and hue, like a photo.
+ * through the image pipeline: variants, thumbhash and hue, like a photo. Files go through the
+ * `ScratchSpace` port, ffprobe and ffmpeg through the `FrameExtractor` port.
  */
 
 export interface VideoFile {
@@ -85,7 +83,7 @@ export async function readUploadBody(ctx: ServiceContext, input: FileData): Prom
       )
     }
   }
-  const data = isLocalFile(input) ? createReadStream(input.path) : input
+  const data = isLocalFile(input) ? ctx.scratchSpace.read(input.path) : input
   const videoTypes = allowedVideoTypes(config)
   const imageMax = config.limits.maxFileBytes
   if (videoTypes.length === 0) return { kind: 'image', data: await readAll(data, imageMax) }
@@ -94,7 +92,7 @@ export async function readUploadBody(ctx: ServiceContext, input: FileData): Prom
     const mimeType = await sniffVideo(data.subarray(0, SNIFF_BYTES), videoTypes)
     if (!mimeType) return { kind: 'image', data: await readAll(data, imageMax) }
     assertVideoSize(data.byteLength, config)
-    return { kind: 'video', video: await spool(config, [data], mimeType) }
+    return { kind: 'video', video: await spool(ctx, [data], mimeType) }
   }
 
   const iterator = (data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
@@ -128,20 +126,20 @@ export async function readUploadBody(ctx: ServiceContext, input: FileData): Prom
     const onDisk = wholeFileOf(data)
     if (onDisk) {
       destroy()
-      const { size } = await stat(onDisk)
+      const size = await ctx.scratchSpace.sizeOf(onDisk)
       assertVideoSize(size, config)
       return {
         kind: 'video',
         video: {
           path: onDisk,
           size,
-          checksum: await hashFile(onDisk),
+          checksum: await hashFile(ctx.scratchSpace, onDisk),
           mimeType,
           dispose: async () => {},
         },
       }
     }
-    return { kind: 'video', video: await spool(config, rest(), mimeType) }
+    return { kind: 'video', video: await spool(ctx, rest(), mimeType) }
   } finally {
     destroy()
   }
@@ -153,20 +151,15 @@ export async function readUploadBody(ctx: ServiceContext, input: FileData): Prom
  * the error's `cause`. ffmpeg runs inside the engine's CPU limiter, like image rendering.
  */
 export async function prepareVideo(ctx: ServiceContext, video: VideoFile): Promise<PreparedMedia> {
-  const { config } = ctx
-  const tools = {
-    ffprobePath: config.video.ffprobePath,
-    ffmpegPath: config.video.ffmpegPath,
-    timeoutMs: config.video.timeoutMs,
-    mimeType: video.mimeType,
-  }
-  const probe = await probeVideo(video.path, tools)
+  const { config, frameExtractor } = ctx
+  const file = { path: video.path, mimeType: video.mimeType }
+  const probe = await frameExtractor.probe(file)
   if (probe.storedWidth * probe.storedHeight > config.limits.maxInputPixels) {
     throw tooManyPixelsError(probe.storedWidth, probe.storedHeight, config.limits.maxInputPixels)
   }
-  await checkVideoIntegrity(video.path, probe, tools)
+  await frameExtractor.checkIntegrity(file, probe)
   const rendered = await ctx.cpu.run(async () => {
-    const poster = await extractPoster(video.path, probe, tools)
+    const poster = await frameExtractor.extractPoster(file, probe)
     const posterProbe = await ctx.media.probeImage(poster.data, {
       maxInputPixels: config.limits.maxInputPixels,
       allowedMimeTypes: ['image/png'],
@@ -176,6 +169,8 @@ export async function prepareVideo(ctx: ServiceContext, video: VideoFile): Promi
       format: config.variants.format,
       quality: config.variants.quality,
       watermark: config.watermark,
+      heifDecoder: ctx.heifDecoder,
+      scratchSpace: ctx.scratchSpace,
     })
   })
   return {
@@ -190,7 +185,7 @@ export async function prepareVideo(ctx: ServiceContext, video: VideoFile): Promi
     thumbhash: rendered.thumbhash,
     durationSec: probe.durationSec,
     variants: rendered.variants,
-    original: () => createReadStream(video.path),
+    original: () => ctx.scratchSpace.read(video.path),
   }
 }
 
@@ -216,43 +211,28 @@ function wholeFileOf(data: unknown): string | null {
   return path
 }
 
-async function hashFile(path: string): Promise<string> {
+async function hashFile(scratch: ScratchSpace, path: string): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  for await (const chunk of scratch.read(path)) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 
-/** Writes the chunks to a fresh temp file, hashing and counting; stops past the video limit. */
+/** Writes the chunks to a scratch file, hashing and counting; stops past the video limit. */
 async function spool(
-  config: DarkroomConfig,
+  ctx: ServiceContext,
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   mimeType: string,
 ): Promise<VideoFile> {
-  const base = config.video.tempDir ?? tmpdir()
-  await mkdir(base, { recursive: true })
-  const dir = await mkdtemp(join(base, 'darkroom-video-'))
-  const dispose = () => rm(dir, { recursive: true, force: true })
-  const path = join(dir, 'upload')
-  try {
-    const hash = createHash('sha256')
-    let size = 0
-    const file = await open(path, 'wx', 0o600)
-    try {
-      for await (const chunk of chunks) {
-        size += chunk.byteLength
-        if (size > config.video.maxFileBytes) assertVideoSize(null, config)
-        hash.update(chunk)
-        for (let offset = 0; offset < chunk.byteLength;) {
-          const { bytesWritten } = await file.write(chunk, offset, chunk.byteLength - offset)
-          offset += bytesWritten
-        }
-      }
-    } finally {
-      await file.close()
+  const hash = createHash('sha256')
+  let size = 0
+  async function* counted() {
+    for await (const chunk of chunks) {
+      size += chunk.byteLength
+      if (size > ctx.config.video.maxFileBytes) assertVideoSize(null, ctx.config)
+      hash.update(chunk)
+      yield chunk
     }
-    return { path, size, checksum: hash.digest('hex'), mimeType, dispose }
-  } catch (error) {
-    await dispose()
-    throw error
   }
+  const file = await ctx.scratchSpace.spool(counted())
+  return { path: file.path, size, checksum: hash.digest('hex'), mimeType, dispose: file.dispose }
 }

@@ -18,7 +18,7 @@ import {
   makeClip,
   rotateClip,
   truncateClip,
-} from '../../media/video/testing/make-clip.js'
+} from '../../node/testing/make-clip.js'
 
 const alice = makeCaller('alice')
 const VIDEO_ON = { video: { enabled: true } }
