@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import { describe, expect, it } from 'vitest'
@@ -247,8 +250,24 @@ describe('renderImage', () => {
       .jpeg({ quality: 92 })
       .withMetadata({ orientation: 6 })
       .toBuffer()
-    const { variants, probe } = await render(jpeg, { large: { maxEdge: 2048, format: 'png' } })
+    // The shrink-on-load decode reads a copy in the scratch space, removed once decoded.
+    const scratch = await mkdtemp(join(tmpdir(), 'darkroom-render-'))
+    const spooled: string[] = []
+    const scratchSpace = new FsScratchSpace({ directory: scratch })
+    const spool = scratchSpace.spool.bind(scratchSpace)
+    scratchSpace.spool = async (chunks, more) => {
+      const file = await spool(chunks, more)
+      spooled.push(file.path)
+      return file
+    }
+    const probe = await probeImage(jpeg, limits)
+    const presets = { large: { maxEdge: 2048, format: 'png' as const } }
+    const { variants } = await renderImage(jpeg, probe, options(presets, { scratchSpace }))
     expect(jpegShrinkFactor(probe, 2048)).toBe(2)
+    expect(spooled).toHaveLength(1)
+    expect(spooled[0]).toMatch(/\.jpg$/)
+    expect(await readdir(scratch)).toEqual([])
+    await rm(scratch, { recursive: true })
     const ours = await sharp(variants[0]!.data).raw().toBuffer({ resolveWithObject: true })
     const direct = await sharp(jpeg)
       .rotate()
