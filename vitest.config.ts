@@ -15,6 +15,7 @@ export default defineConfig({
         find: /^@darkroom\/core\/adapter-kit$/,
         replacement: src('./packages/core/src/adapter-kit.ts'),
       },
+      { find: /^@darkroom\/core\/node$/, replacement: src('./packages/core/src/node/index.ts') },
       { find: /^@darkroom\/core$/, replacement: src('./packages/core/src/index.ts') },
       {
         find: /^@darkroom\/storage\/testing$/,

@@ -84,7 +84,10 @@ export const configSchema = z
         ffprobePath: z.string().min(1).default('ffprobe'),
         /** Each ffprobe/ffmpeg run is killed after this long, and the video refused. */
         timeoutMs: z.number().int().positive().default(120_000),
-        /** Where a streamed video is spooled for ffprobe/ffmpeg; null: the OS temp folder. */
+        /**
+         * Where the default scratch space puts temp files (a streamed video spooled for
+         * ffprobe/ffmpeg, a JPEG copy for a shrink-on-load decode); null: the OS temp folder.
+         */
         tempDir: z.string().min(1).nullable().default(null),
       })
       .prefault({}),

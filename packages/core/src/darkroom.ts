@@ -5,10 +5,13 @@ import type { Album, Caller, Photo } from './domain/types.js'
 import { Limiter } from './internal/limit.js'
 import type { Media } from './internal/media.js'
 import * as defaultMedia from './media/index.js'
-import { assertVideoTools } from './media/video/video-tools.js'
+import { FfmpegFrameExtractor, FsScratchSpace, LibheifHeifDecoder } from './node/index.js'
 import type { BlobStore } from './ports/blob-store.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { DarkroomEventType, EventSink } from './ports/event-sink.js'
+import type { FrameExtractor } from './ports/frame-extractor.js'
+import type { HeifDecoder } from './ports/heif-decoder.js'
+import type { ScratchSpace } from './ports/scratch-space.js'
 import { uuidV7Ids, type IdGenerator } from './ports/ids.js'
 import { silentLogger, type Logger } from './ports/logger.js'
 import type { DarkroomObserver } from './ports/observer.js'
@@ -49,6 +52,15 @@ export interface DarkroomOptions {
   media?: Partial<Media>
   /** Told how each upload went and how long it took (the server's metrics). */
   observer?: DarkroomObserver
+  /**
+   * Video probe, integrity check and poster frame. Default: `FfmpegFrameExtractor` (from
+   * `@darkroom/core/node`) over `video.ffmpegPath`, `video.ffprobePath` and `video.timeoutMs`.
+   */
+  frameExtractor?: FrameExtractor
+  /** Temp files and local files. Default: `FsScratchSpace` in `video.tempDir` (or the OS's). */
+  scratchSpace?: ScratchSpace
+  /** HEVC-coded HEIF decoding. Default: `LibheifHeifDecoder` (worker threads). */
+  heifDecoder?: HeifDecoder
 }
 
 /** What the engine is busy with now. */
@@ -111,7 +123,9 @@ export interface Darkroom {
 
 /**
  * Builds the engine over its ports. Parses the config (throwing `VALIDATION` listing every
- * problem; with `video.enabled`, also when ffmpeg or ffprobe cannot be run), brings the store's schema up to date, and returns the services.
+ * problem; with `video.enabled`, also when the frame extractor's tools cannot run), brings the
+ * store's schema up to date, and returns the services. The ports the options leave out get the
+ * Node adapters of `@darkroom/core/node`, so `{ store, blobs }` ingests JPEG, HEIC and video.
  *
  * @example
  * const darkroom = await createDarkroom({
@@ -125,8 +139,16 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
   if (!options?.store) throw new TypeError('createDarkroom: the `store` option is required')
   if (!options.blobs) throw new TypeError('createDarkroom: the `blobs` option is required')
   const config = parseConfig(options.config ?? {})
-  // Video enabled without a working ffmpeg would fail every video upload: refuse to start.
-  if (config.video.enabled) await assertVideoTools(config.video)
+  const { video } = config
+  const frameExtractor =
+    options.frameExtractor ??
+    new FfmpegFrameExtractor({
+      ffmpegPath: video.ffmpegPath,
+      ffprobePath: video.ffprobePath,
+      timeoutMs: video.timeoutMs,
+    })
+  // Video enabled without working tools would fail every video upload: refuse to start.
+  if (video.enabled) await frameExtractor.check()
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? uuidV7Ids
   const logger = options.logger ?? silentLogger
@@ -139,6 +161,10 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
     logger,
     config,
     media: { ...defaultMedia, ...options.media },
+    frameExtractor,
+    scratchSpace:
+      options.scratchSpace ?? new FsScratchSpace(video.tempDir ? { directory: video.tempDir } : {}),
+    heifDecoder: options.heifDecoder ?? new LibheifHeifDecoder(),
     cpu: new Limiter(Math.max(1, Math.min(config.concurrency, availableParallelism()))),
   }
   await ctx.store.migrate()

@@ -3,6 +3,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { IMAGE_MIME_TYPES } from '../config.js'
 import { DarkroomError } from '../errors.js'
+import { FsScratchSpace, LibheifHeifDecoder } from '../node/index.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
 import { renderImage } from './render-image.js'
@@ -15,6 +16,8 @@ const renderOptions = {
   format: 'webp' as const,
   quality: 80,
   watermark: null,
+  heifDecoder: new LibheifHeifDecoder(),
+  scratchSpace: new FsScratchSpace(),
 }
 
 type TiffValue =

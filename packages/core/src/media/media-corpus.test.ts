@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { IMAGE_MIME_TYPES } from '../config.js'
 import { DarkroomError } from '../errors.js'
+import { FsScratchSpace, LibheifHeifDecoder } from '../node/index.js'
 import { CORPUS_MISSING, loadCorpus, type CorpusEntry } from '../testing/corpus.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
@@ -16,7 +17,14 @@ const limits = { maxInputPixels: 150_000_000, allowedMimeTypes: IMAGE_MIME_TYPES
 const presets = { small: { maxEdge: 320 }, medium: { maxEdge: 1024 }, large: { maxEdge: 2048 } }
 // JPEG variants: the corpus checks sizes and orientation; WebP is exercised by the generated tests
 // and costs three times as much to encode.
-const renderOptions: RenderImageOptions = { presets, format: 'jpeg', quality: 75, watermark: null }
+const renderOptions: RenderImageOptions = {
+  presets,
+  format: 'jpeg',
+  quality: 75,
+  watermark: null,
+  heifDecoder: new LibheifHeifDecoder(),
+  scratchSpace: new FsScratchSpace(),
+}
 
 function read(entry: CorpusEntry): Buffer {
   return readFileSync(join(corpus!.dir, entry.path))

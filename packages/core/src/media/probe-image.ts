@@ -45,6 +45,11 @@ export interface ImageProbe {
 export interface ProbeImageOptions {
   maxInputPixels: number
   allowedMimeTypes: readonly string[]
+  /**
+   * The type already identified from these same bytes (by `sniffMimeType`, as ingest does once
+   * per file); absent, the bytes are sniffed here.
+   */
+  mimeType?: string
 }
 
 export const FORMAT_BY_MIME_TYPE: Readonly<Record<string, ImageFormat>> = {
@@ -89,8 +94,8 @@ export async function probeImage(
   data: Uint8Array,
   options: ProbeImageOptions,
 ): Promise<ImageProbe> {
-  const sniffed = await sniffMimeType(data)
-  const mimeType = sniffed?.mimeType ?? 'application/octet-stream'
+  const mimeType =
+    options.mimeType ?? (await sniffMimeType(data))?.mimeType ?? 'application/octet-stream'
   const allowed = options.allowedMimeTypes.filter((type) => type in FORMAT_BY_MIME_TYPE)
   const format = FORMAT_BY_MIME_TYPE[mimeType]
   if (!format || !allowed.includes(mimeType)) throw invalidTypeError(mimeType, allowed)

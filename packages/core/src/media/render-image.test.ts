@@ -1,7 +1,11 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import { describe, expect, it } from 'vitest'
 import { IMAGE_MIME_TYPES, type VariantPreset, type WatermarkConfig } from '../config.js'
+import { FsScratchSpace, LibheifHeifDecoder } from '../node/index.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
 import { jpegShrinkFactor, renderImage, type RenderImageOptions } from './render-image.js'
@@ -14,7 +18,15 @@ function options(
   presets: Record<string, VariantPreset>,
   more: Partial<RenderImageOptions> = {},
 ): RenderImageOptions {
-  return { presets, format: 'webp', quality: 80, watermark: null, ...more }
+  return {
+    presets,
+    format: 'webp',
+    quality: 80,
+    watermark: null,
+    heifDecoder: new LibheifHeifDecoder(),
+    scratchSpace: new FsScratchSpace(),
+    ...more,
+  }
 }
 
 /** Left half red, right half blue: a turn and a mirror can be told apart. */
@@ -238,8 +250,24 @@ describe('renderImage', () => {
       .jpeg({ quality: 92 })
       .withMetadata({ orientation: 6 })
       .toBuffer()
-    const { variants, probe } = await render(jpeg, { large: { maxEdge: 2048, format: 'png' } })
+    // The shrink-on-load decode reads a copy in the scratch space, removed once decoded.
+    const scratch = await mkdtemp(join(tmpdir(), 'darkroom-render-'))
+    const spooled: string[] = []
+    const scratchSpace = new FsScratchSpace({ directory: scratch })
+    const spool = scratchSpace.spool.bind(scratchSpace)
+    scratchSpace.spool = async (chunks, more) => {
+      const file = await spool(chunks, more)
+      spooled.push(file.path)
+      return file
+    }
+    const probe = await probeImage(jpeg, limits)
+    const presets = { large: { maxEdge: 2048, format: 'png' as const } }
+    const { variants } = await renderImage(jpeg, probe, options(presets, { scratchSpace }))
     expect(jpegShrinkFactor(probe, 2048)).toBe(2)
+    expect(spooled).toHaveLength(1)
+    expect(spooled[0]).toMatch(/\.jpg$/)
+    expect(await readdir(scratch)).toEqual([])
+    await rm(scratch, { recursive: true })
     const ours = await sharp(variants[0]!.data).raw().toBuffer({ resolveWithObject: true })
     const direct = await sharp(jpeg)
       .rotate()

@@ -5,6 +5,9 @@ import type { Clock } from '../ports/clock.js'
 import type { IdGenerator } from '../ports/ids.js'
 import type { Logger } from '../ports/logger.js'
 import type { MetadataStore } from '../ports/metadata-store.js'
+import type { FrameExtractor } from '../ports/frame-extractor.js'
+import type { HeifDecoder } from '../ports/heif-decoder.js'
+import type { ScratchSpace } from '../ports/scratch-space.js'
 import type { EventBus } from './events.js'
 import type { Limiter } from '../internal/limit.js'
 
@@ -18,6 +21,12 @@ export interface ServiceContext {
   logger: Logger
   config: DarkroomConfig
   media: Media
+  /** Probe, integrity check and poster frame of a video (ffprobe/ffmpeg by default). */
+  frameExtractor: FrameExtractor
+  /** Temp files, and reading a file the caller has on disk. */
+  scratchSpace: ScratchSpace
+  /** HEVC-coded HEIF pixels, which sharp cannot decode. */
+  heifDecoder: HeifDecoder
   /** Bounds CPU-heavy image work across every caller of this engine instance. */
   cpu: Limiter
 }

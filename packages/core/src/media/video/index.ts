@@ -1,5 +1,1 @@
-export * from './probe-video.js'
-export * from './poster.js'
-export * from './video-tools.js'
 export * from './video-violations.js'
-export { ProcessError } from './run-process.js'

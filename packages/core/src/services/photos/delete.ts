@@ -4,7 +4,8 @@ import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import type { DarkroomEvent } from '../../ports/event-sink.js'
 import type { ServiceContext } from '../context.js'
-import { assertRoom, blobKeysOf, deleteBlobsQuietly, loadOwnAlbum, loadOwnPhoto } from './shared.js'
+import { admit } from './admit.js'
+import { blobKeysOf, deleteBlobsQuietly, loadOwnPhoto } from './shared.js'
 
 export interface DeletePhotoInput {
   id: string
@@ -124,13 +125,7 @@ export async function restore(
   input: { id: string },
 ): Promise<Photo> {
   requireScope(caller, 'photos.write')
-  const record = await ctx.store.transaction(async (tx) => {
-    const photo = await loadOwnPhoto(tx, caller, input.id)
-    if (!photo.deletedAt) return photo
-    const album = photo.albumId ? await loadOwnAlbum(tx, caller, photo.albumId, true) : null
-    await assertRoom(ctx, tx, caller.ownerId, album, 1, 0)
-    return tx.updatePhoto(photo.id, { deletedAt: null, updatedAt: ctx.clock.now() })
-  })
+  const record = await admit(ctx, { caller, kind: 'restore', photoId: input.id })
   const photo = toPhoto(record, ctx.config)
   await ctx.events.emit([
     ctx.events.make('photo.updated', caller.ownerId, photo.id, { photo, changed: ['deletedAt'] }),

@@ -1,11 +1,11 @@
 import { DarkroomError } from '../../errors.js'
 import { originalKey, variantKey } from '../../domain/blob-keys.js'
 import { toPhoto } from '../../domain/photo.js'
-import { positionAfter } from '../../domain/position.js'
 import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import type { ServiceContext } from '../context.js'
-import { assertRoom, deleteBlobsQuietly, loadOwnAlbum, loadOwnPhoto } from './shared.js'
+import { admit } from './admit.js'
+import { deleteBlobsQuietly, loadOwnAlbum, loadOwnPhoto } from './shared.js'
 
 export interface MovePhotoInput {
   id: string
@@ -41,17 +41,11 @@ async function movePhoto(
   albumId: string | null,
 ): Promise<Photo> {
   if (source.albumId === albumId) return toPhoto(source, ctx.config)
-  const moved = await ctx.store
-    .transaction(async (tx) => {
-      const album = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
-      await loadOwnPhoto(tx, caller, source.id)
-      await assertRoom(ctx, tx, caller.ownerId, album, source.deletedAt ? 0 : 1, 0)
-      const position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
-      return tx.updatePhoto(source.id, { albumId, position, updatedAt: ctx.clock.now() })
-    })
-    .catch((error: unknown) => {
+  const moved = await admit(ctx, { caller, kind: 'move', photoId: source.id, albumId }).catch(
+    (error: unknown) => {
       throw conflictAsDuplicate(error, albumId)
-    })
+    },
+  )
   const photo = toPhoto(moved, ctx.config)
   await ctx.events.emit([
     ctx.events.make('photo.updated', caller.ownerId, photo.id, {
@@ -91,20 +85,16 @@ async function copyPhoto(
     commentCount: 0,
   }
   const written = [copy.originalKey, ...variants.map((v) => v.key)]
+  let admitted: PhotoRecord
   try {
     await ctx.blobs.copy(source.originalKey, copy.originalKey)
     await Promise.all(source.variants.map((v, i) => ctx.blobs.copy(v.key, variants[i]!.key)))
-    await ctx.store.transaction(async (tx) => {
-      const album = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
-      await assertRoom(ctx, tx, caller.ownerId, album, 1, copy.size)
-      copy.position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
-      await tx.insertPhoto(copy)
-    })
+    admitted = await admit(ctx, { caller, kind: 'insert', record: copy })
   } catch (error) {
     await deleteBlobsQuietly(ctx, written)
     throw conflictAsDuplicate(error, albumId)
   }
-  const photo = toPhoto(copy, ctx.config)
+  const photo = toPhoto(admitted, ctx.config)
   await ctx.events.emit([
     ctx.events.make('photo.uploaded', caller.ownerId, photo.id, { photo, copiedFrom: source.id }),
   ])

@@ -3,10 +3,10 @@ import type { Caller } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import { tooLargeMessage } from '../../internal/bytes.js'
 import { invalidTypeError } from '../../media/image-violations.js'
-import { sniffMimeType } from '../../media/sniff-mime-type.js'
 import type { ServiceContext } from '../context.js'
-import { capExceeded, loadOwnAlbum } from './shared.js'
-import { allowedUploadTypes, allowedVideoTypes } from './video-ingest.js'
+import { allowedUploadTypes, allowedVideoTypes, identify } from './ingest/identify.js'
+import { assertRoom } from './room.js'
+import { loadOwnAlbum } from './shared.js'
 
 export interface PrecheckInput {
   albumId?: string | null
@@ -36,15 +36,12 @@ export async function precheck(
   requireScope(caller, 'photos.write')
   const { config } = ctx
   const sniffed =
-    input.head && input.head.byteLength > 0
-      ? ((await sniffMimeType(input.head))?.mimeType ?? 'application/octet-stream')
-      : null
-  const videoTypes = allowedVideoTypes(config)
-  const videoMax = videoTypes.length > 0 ? config.video.maxFileBytes : 0
+    input.head && input.head.byteLength > 0 ? await identify(config, input.head) : null
+  const videoMax = allowedVideoTypes(config).length > 0 ? config.video.maxFileBytes : 0
   const maxBytes =
     sniffed === null
       ? Math.max(config.limits.maxFileBytes, videoMax)
-      : videoTypes.includes(sniffed)
+      : sniffed.route === 'video'
         ? videoMax
         : config.limits.maxFileBytes
   if (input.size === 0) {
@@ -59,27 +56,11 @@ export async function precheck(
       violations: [{ property: 'file', message, reason: 'too_large' }],
     })
   }
-  if (input.albumId) {
-    const album = await loadOwnAlbum(ctx.store, caller, input.albumId)
-    if (album.photoCap !== null) {
-      const count = await ctx.store.countAlbumPhotos(album.id)
-      if (count + 1 > album.photoCap) {
-        throw capExceeded('photoCap', album.photoCap, count, 1, `album ${album.id}`)
-      }
-    }
-  }
-  if (input.size != null && input.size > 0) {
-    const owner = await ctx.store.getOwner(caller.ownerId)
-    const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
-    if (quota !== null) {
-      const used = await ctx.store.sumOwnerBytes(caller.ownerId)
-      if (used + input.size > quota) {
-        throw capExceeded('quotaBytes', quota, used, input.size, `owner ${caller.ownerId}`)
-      }
-    }
-  }
+  const album = input.albumId ? await loadOwnAlbum(ctx.store, caller, input.albumId) : null
+  const room = { ownerId: caller.ownerId, album, addPhotos: 1, addBytes: input.size ?? 0 }
+  await assertRoom(ctx, ctx.store, { ...room, lock: false })
   if (sniffed !== null) {
     const allowed = allowedUploadTypes(config)
-    if (!allowed.includes(sniffed)) throw invalidTypeError(sniffed, allowed)
+    if (!allowed.includes(sniffed.mimeType)) throw invalidTypeError(sniffed.mimeType, allowed)
   }
 }

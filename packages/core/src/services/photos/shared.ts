@@ -40,50 +40,6 @@ export async function loadOwnAlbum(
   return album
 }
 
-/**
- * Inside a transaction, with the album and owner locked: throws `CAP_EXCEEDED` when adding
- * `addPhotos` photos and `addBytes` bytes would pass the album's photoCap or the owner's quota.
- */
-export async function assertRoom(
-  ctx: ServiceContext,
-  tx: MetadataOps,
-  ownerId: string,
-  album: AlbumRecord | null,
-  addPhotos: number,
-  addBytes: number,
-): Promise<void> {
-  if (album && album.photoCap !== null && addPhotos > 0) {
-    const count = await tx.countAlbumPhotos(album.id)
-    if (count + addPhotos > album.photoCap) {
-      throw capExceeded('photoCap', album.photoCap, count, addPhotos, `album ${album.id}`)
-    }
-  }
-  const owner = await tx.lockOwner(ownerId)
-  const quota = owner.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
-  if (quota !== null && addBytes > 0) {
-    const used = await tx.sumOwnerBytes(ownerId)
-    if (used + addBytes > quota) {
-      throw capExceeded('quotaBytes', quota, used, addBytes, `owner ${ownerId}`)
-    }
-  }
-}
-
-export function capExceeded(
-  name: 'photoCap' | 'quotaBytes' | 'maxFilesPerBatch',
-  limit: number,
-  current: number,
-  requested: number,
-  subject: string,
-): DarkroomError {
-  const what =
-    name === 'photoCap'
-      ? `The photo cap of ${subject} is ${limit}; it holds ${current} and ${requested} more would pass it.`
-      : name === 'quotaBytes'
-        ? `The storage quota of ${subject} is ${limit} bytes; ${current} are used and ${requested} more would pass it.`
-        : `A batch may hold at most ${limit} files; this one has ${requested}.`
-  return new DarkroomError('CAP_EXCEEDED', what, { cap: { name, limit, current, requested } })
-}
-
 /** Deletes blobs, logging (not throwing) failures: the orphan sweep finds what is left. */
 export async function deleteBlobsQuietly(ctx: ServiceContext, keys: readonly string[]) {
   await Promise.all(

@@ -1,6 +1,10 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { DarkroomError } from '../../errors.js'
+import { localFile } from '../../internal/bytes.js'
 import type { BlobStore } from '../../ports/blob-store.js'
 import {
   makeCaller,
@@ -101,6 +105,44 @@ describe('photos.upload', () => {
         message: expect.stringContaining('"application/pdf"'),
       }),
     ])
+  })
+
+  it('takes an AsyncIterable and a local file too, leaving the local file as it was', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { limits: { maxFileBytes: 2000 } } })
+    const dir = await mkdtemp(join(tmpdir(), 'darkroom-upload-'))
+    try {
+      const first = await makePng({ width: 8, height: 8 })
+      const second = await makePng({ width: 9, height: 7 })
+      const onDisk = join(dir, 'b.png')
+      await writeFile(onDisk, second)
+      const tooBig = join(dir, 'big.jpg')
+      await writeFile(tooBig, Buffer.alloc(5000, 1))
+      const chunks = async function* () {
+        yield first.subarray(0, 5)
+        yield first.subarray(5)
+      }
+      const { uploaded, skipped } = await darkroom.photos.upload(alice, {
+        files: [
+          { filename: 'a.png', data: chunks() },
+          { filename: 'b.png', data: localFile(onDisk) },
+          { filename: 'big.jpg', data: localFile(tooBig, 5000) },
+        ],
+      })
+      expect(uploaded.map((u) => [u.filename, u.size, u.width])).toEqual([
+        ['a.png', first.byteLength, 8],
+        ['b.png', second.byteLength, 9],
+      ])
+      expect(skipped).toEqual([
+        expect.objectContaining({
+          index: 2,
+          reason: 'too_large',
+          message: 'The file is too large (4.88 KB). Allowed maximum size is 1.95 KB.',
+        }),
+      ])
+      expect((await readFile(onDisk)).equals(second)).toBe(true)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('keeps the batch in file order when a later file finishes first', async () => {

@@ -1,34 +1,19 @@
-import { createHash } from 'node:crypto'
-import { DarkroomError, isDarkroomError, type Violation } from '../../errors.js'
-import { originalKey, variantKey } from '../../domain/blob-keys.js'
-import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
-import { positionAfter } from '../../domain/position.js'
-import type { AlbumRecord, Caller, Photo, PhotoRecord, StoredVariant } from '../../domain/types.js'
+import { DarkroomError, type Violation } from '../../errors.js'
+import { toPhoto } from '../../domain/photo.js'
+import type { AlbumRecord, Caller, Photo } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import { isLocalFile, type FileData } from '../../internal/bytes.js'
 import { mapLimit } from '../../internal/limit.js'
 import type { ServiceContext } from '../context.js'
-import { assertRoom, capExceeded, deleteBlobsQuietly, loadOwnAlbum } from './shared.js'
-import {
-  prepareVideo,
-  readUploadBody,
-  type PreparedMedia,
-  type UploadBody,
-} from './video-ingest.js'
+import { ingestFile, type Outcome } from './ingest/pipeline.js'
+import { assertRoom, capExceeded } from './room.js'
+import { loadOwnAlbum } from './shared.js'
 
 /**
- * Ingest, crash-safe by construction:
- * 1. read the bytes (bounded by the size limit), hash them, skip a duplicate (or restore it
- *    from the trash);
- * 2. probe the header (type from the bytes, pixel limit before any decode), read EXIF, render
- *    every variant from one decode;
- * 3. write the original and the variants to the blob store (durable when `put` resolves);
- * 4. in one transaction, with the album and owner locked, check photoCap and quota and insert
- *    the row. Only now is the photo visible.
- * A failure before 4 deletes the blobs of that file; a crash before 4 leaves blobs that no row
- * references, which `maintenance.sweepOrphans` removes. A row never points at missing bytes.
- * Video (when enabled) takes the same steps from a file instead of a Buffer, with ffprobe for
- * step 2 and a poster frame rendered like a photo: see `video-ingest.ts`.
+ * `photos.upload`: a batch of files, each through the ingest pipeline (`ingest/pipeline.ts`,
+ * where the crash-safety argument lives), then one event per photo. The batch is checked whole
+ * first (size of the batch, album, an early cap and quota refusal by the same rule `admit`
+ * applies), runs `concurrency * 2` files at a time, and keeps its order in the album.
  */
 
 export interface UploadFile {
@@ -97,38 +82,8 @@ export async function upload(
   input: UploadInput,
 ): Promise<UploadResult> {
   requireScope(caller, 'photos.write')
-  const files = input.files
-  if (!Array.isArray(files) || files.length === 0) {
-    throw DarkroomError.validation([
-      { property: 'files', message: 'At least one file is required.' },
-    ])
-  }
-  const maxFiles = ctx.config.limits.maxFilesPerBatch
-  if (files.length > maxFiles) {
-    throw capExceeded('maxFilesPerBatch', maxFiles, 0, files.length, 'this batch')
-  }
-  const albumId = input.albumId ?? null
-  const album = albumId === null ? null : await loadOwnAlbum(ctx.store, caller, albumId)
-
-  // Early refusal of a batch that cannot fit; the authoritative check is in each insert's tx.
-  if (album?.photoCap != null) {
-    const count = await ctx.store.countAlbumPhotos(album.id)
-    if (count + files.length > album.photoCap) {
-      throw capExceeded('photoCap', album.photoCap, count, files.length, `album ${album.id}`)
-    }
-  }
-  const knownBytes = files.reduce(
-    (sum, f) =>
-      sum +
-      (f.data instanceof Uint8Array
-        ? f.data.byteLength
-        : isLocalFile(f.data)
-          ? (f.data.size ?? 0)
-          : 0),
-    0,
-  )
-  if (knownBytes > 0) await assertQuotaRoom(ctx, caller.ownerId, knownBytes)
-
+  const album = await checkBatch(ctx, caller, input)
+  const { files } = input
   let profileSet = false
   // Twice `concurrency` files in flight: image work is bounded by `ctx.cpu` (at `concurrency`),
   // and the extra files render while others hash, fsync their blobs or write their rows, so the
@@ -137,7 +92,8 @@ export async function upload(
   const outcomes = await mapLimit(files, ctx.config.concurrency * 2, async (file, index) => {
     let outcome: Outcome
     try {
-      outcome = await ingestOne(ctx, caller, input, album, file, index, () => order.turn(index))
+      const turn = () => order.turn(index)
+      outcome = await ingestFile(ctx, { caller, input, album, file, index, turn })
     } finally {
       order.done(index)
     }
@@ -152,7 +108,59 @@ export async function upload(
     }
     return outcome
   })
+  return finish(ctx, { caller, files, outcomes })
+}
 
+/**
+ * Refuses a batch that is empty, too large, aimed at an album that is not the caller's, or that
+ * cannot fit: an early refusal before any byte is read, by the rule `admit` applies file by file
+ * in its transaction (where it is authoritative). Returns the album.
+ */
+async function checkBatch(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: UploadInput,
+): Promise<AlbumRecord | null> {
+  const files = input.files
+  if (!Array.isArray(files) || files.length === 0) {
+    throw DarkroomError.validation([
+      { property: 'files', message: 'At least one file is required.' },
+    ])
+  }
+  const maxFiles = ctx.config.limits.maxFilesPerBatch
+  if (files.length > maxFiles) {
+    throw capExceeded({
+      name: 'maxFilesPerBatch',
+      limit: maxFiles,
+      current: 0,
+      requested: files.length,
+      subject: 'this batch',
+    })
+  }
+  const albumId = input.albumId ?? null
+  const album = albumId === null ? null : await loadOwnAlbum(ctx.store, caller, albumId)
+  const knownBytes = files.reduce((sum, f) => sum + knownSize(f.data), 0)
+  const room = { ownerId: caller.ownerId, album, addPhotos: files.length, addBytes: knownBytes }
+  await assertRoom(ctx, ctx.store, { ...room, lock: false })
+  return album
+}
+
+/** The size of a file's bytes when it is known before reading them; 0 otherwise. */
+function knownSize(data: FileData): number {
+  if (data instanceof Uint8Array) return data.byteLength
+  return isLocalFile(data) ? (data.size ?? 0) : 0
+}
+
+/**
+ * The batch's result in file order, its events, and the batch-level error when nothing was
+ * stored: a batch where every file broke a rule is a validation failure, one where the storage
+ * failed is that failure. A batch of duplicates is not an error.
+ */
+async function finish(
+  ctx: ServiceContext,
+  batch: { caller: Caller; files: readonly UploadFile[]; outcomes: Outcome[] },
+): Promise<UploadResult> {
+  const { caller, files, outcomes } = batch
   const uploaded: UploadedFile[] = []
   const skipped: SkippedFile[] = []
   const errors: unknown[] = []
@@ -175,31 +183,29 @@ export async function upload(
       }),
     ),
   )
-
   if (uploaded.length === 0) {
-    // Nothing stored: a batch where every file broke a rule is a validation failure, one where
-    // the storage failed is that failure. A batch of duplicates is not an error.
     if (errors.length > 0 && errors.length === skipped.length) throw errors[0]
     if (skipped.length > 0 && skipped.every((s) => VALIDATION_REASONS.has(s.reason))) {
-      const violations: Violation[] = skipped.map((s) => ({
-        property: files.length === 1 ? 'file' : `files[${s.index}]`,
-        message: s.message,
-        reason: s.reason,
-      }))
-      const payloadOnly = skipped.every((s) => s.reason === 'too_large')
-      throw new DarkroomError(
-        payloadOnly && files.length === 1 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION',
-        violations.map((v) => v.message).join(' '),
-        { violations },
-      )
+      throw refusalOf(skipped, files.length)
     }
   }
   return { uploaded, skipped }
 }
 
-type Outcome =
-  | { index: number; photo: PhotoRecord; restored: boolean }
-  | { index: number; skipped: SkippedFile; error?: unknown }
+/** Every file refused for a rule: one error listing each, `PAYLOAD_TOO_LARGE` for a lone file. */
+function refusalOf(skipped: readonly SkippedFile[], fileCount: number): DarkroomError {
+  const violations: Violation[] = skipped.map((s) => ({
+    property: fileCount === 1 ? 'file' : `files[${s.index}]`,
+    message: s.message,
+    reason: s.reason,
+  }))
+  const payloadOnly = skipped.every((s) => s.reason === 'too_large')
+  return new DarkroomError(
+    payloadOnly && fileCount === 1 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION',
+    violations.map((v) => v.message).join(' '),
+    { violations },
+  )
+}
 
 /**
  * Lets each file of a batch insert its row only after every earlier file has inserted or given
@@ -217,247 +223,4 @@ function fileOrder(count: number) {
       index === 0 ? Promise.resolve() : finished[index - 1]!,
     done: (index: number): void => finish[index]!(),
   }
-}
-
-async function ingestOne(
-  ctx: ServiceContext,
-  caller: Caller,
-  input: UploadInput,
-  album: AlbumRecord | null,
-  file: UploadFile,
-  index: number,
-  turn: () => Promise<void>,
-): Promise<Outcome> {
-  const filename = sanitizeFilename(String(file.filename ?? ''))
-  const skip = (
-    reason: SkipReason,
-    message: string,
-    extra: Partial<SkippedFile> = {},
-  ): Outcome => ({
-    index,
-    skipped: { index, filename, reason, message, ...extra },
-  })
-
-  // An image arrives as a Buffer; a video (when enabled) as a file, never read into memory.
-  let body: UploadBody
-  try {
-    body = await readUploadBody(ctx, file.data)
-  } catch (error) {
-    if (isDarkroomError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
-      return skip('too_large', error.message)
-    }
-    throw error
-  }
-  try {
-    return await ingestBody(ctx, caller, input, album, body, index, filename, skip, turn)
-  } finally {
-    if (body.kind === 'video') await body.video.dispose()
-  }
-}
-
-async function ingestBody(
-  ctx: ServiceContext,
-  caller: Caller,
-  input: UploadInput,
-  album: AlbumRecord | null,
-  body: UploadBody,
-  index: number,
-  filename: string,
-  skip: (reason: SkipReason, message: string) => Outcome,
-  turn: () => Promise<void>,
-): Promise<Outcome> {
-  const data = body.kind === 'image' ? body.data : null
-  const size = body.kind === 'image' ? body.data.byteLength : body.video.size
-  if (size === 0) return skip('corrupt', 'The file is empty.')
-
-  const checksum =
-    body.kind === 'image'
-      ? createHash('sha256').update(body.data).digest('hex')
-      : body.video.checksum
-  const albumId = album?.id ?? null
-  const existing = await ctx.store.findPhotoByChecksum(caller.ownerId, albumId, checksum)
-  if (existing) return duplicateOf(ctx, caller, album, existing, index, filename)
-
-  let probe = null
-  if (data) {
-    try {
-      probe = await ctx.media.probeImage(data, {
-        maxInputPixels: ctx.config.limits.maxInputPixels,
-        allowedMimeTypes: ctx.config.allowedMimeTypes,
-      })
-    } catch (error) {
-      const violation = isDarkroomError(error) ? error.violations[0] : undefined
-      if (violation) return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
-      throw error
-    }
-  }
-
-  const id = ctx.ids.newId()
-  const written: string[] = []
-  try {
-    let media: PreparedMedia
-    if (data && probe) {
-      const imageProbe = probe
-      const [facts, rendered] = await ctx.cpu.run(() =>
-        Promise.all([
-          ctx.media.readExif(data),
-          ctx.media.renderImage(data, imageProbe, {
-            presets: ctx.config.variants.presets,
-            format: ctx.config.variants.format,
-            quality: ctx.config.variants.quality,
-            watermark: ctx.config.watermark,
-          }),
-        ]),
-      )
-      media = {
-        mimeType: imageProbe.mimeType,
-        kind: 'image',
-        width: imageProbe.width,
-        height: imageProbe.height,
-        orientation: imageProbe.orientation,
-        takenAt: facts.takenAt,
-        exif: facts.exif,
-        hue: rendered.hue,
-        thumbhash: rendered.thumbhash,
-        durationSec: null,
-        variants: rendered.variants,
-        original: () => data,
-      }
-    } else if (body.kind === 'video') {
-      media = await prepareVideo(ctx, body.video)
-    } else {
-      throw new Error('unreachable: an image body without a probe')
-    }
-    const variants: StoredVariant[] = media.variants.map((v) => ({
-      name: v.name,
-      key: variantKey(id, v.name, v.format === 'jpeg' ? 'jpg' : v.format),
-      format: v.format,
-      mimeType: v.mimeType,
-      width: v.width,
-      height: v.height,
-      size: v.data.byteLength,
-    }))
-    const key = originalKey(id)
-    written.push(key, ...variants.map((v) => v.key))
-    await Promise.all([
-      ctx.blobs.put(key, media.original(), { contentType: media.mimeType }),
-      ...media.variants.map((v, i) =>
-        ctx.blobs.put(variants[i]!.key, v.data, { contentType: v.mimeType }),
-      ),
-    ])
-
-    const now = ctx.clock.now()
-    const record: PhotoRecord = {
-      id,
-      ownerId: caller.ownerId,
-      albumId,
-      category: input.category ?? null,
-      filename,
-      description: input.description ?? '',
-      mimeType: media.mimeType,
-      kind: media.kind,
-      size,
-      width: media.width,
-      height: media.height,
-      orientation: media.orientation,
-      takenAt: media.takenAt,
-      exif: media.exif,
-      hue: media.hue,
-      thumbhash: media.thumbhash,
-      checksum,
-      isPublic: input.isPublic ?? false,
-      hidden: false,
-      pending: input.pending ?? false,
-      deletedAt: null,
-      position: '',
-      postId: input.postId ?? null,
-      originalKey: key,
-      variants,
-      durationSec: media.durationSec,
-      createdAt: now,
-      updatedAt: now,
-      views: 0,
-      downloads: 0,
-      likes: 0,
-      ratingSum: 0,
-      ratingCount: 0,
-      commentCount: 0,
-    }
-    await turn()
-    await ctx.store.transaction(async (tx) => {
-      const locked = albumId === null ? null : await loadOwnAlbum(tx, caller, albumId, true)
-      await assertRoom(ctx, tx, caller.ownerId, locked, 1, record.size)
-      record.position = positionAfter(await tx.getLastPosition(caller.ownerId, albumId))
-      await tx.insertPhoto(record)
-    })
-    return { index, photo: record, restored: false }
-  } catch (error) {
-    await deleteBlobsQuietly(ctx, written)
-    if (isDarkroomError(error)) {
-      if (error.code === 'CAP_EXCEEDED') {
-        const reason = error.cap?.name === 'quotaBytes' ? 'quota_exceeded' : 'cap_exceeded'
-        return { ...skip(reason, error.message), error }
-      }
-      if (error.code === 'CONFLICT') {
-        // Another file of this or a concurrent batch with the same bytes won the race.
-        const winner = await ctx.store.findPhotoByChecksum(caller.ownerId, albumId, checksum)
-        if (winner) return duplicateOf(ctx, caller, album, winner, index, filename)
-      }
-      const violation = error.violations[0]
-      if (error.code === 'VALIDATION' && violation) {
-        return skip((violation.reason as SkipReason) ?? 'corrupt', violation.message)
-      }
-      if (error.code === 'NOT_FOUND') throw error
-    }
-    ctx.logger.error({ err: error, filename, index }, 'ingest failed')
-    return { ...skip('error', 'The file could not be stored; nothing was kept. Try again.'), error }
-  }
-}
-
-/** A duplicate is skipped, except one in the trash: the upload restores it. */
-async function duplicateOf(
-  ctx: ServiceContext,
-  caller: Caller,
-  album: AlbumRecord | null,
-  existing: PhotoRecord,
-  index: number,
-  filename: string,
-): Promise<Outcome> {
-  if (existing.deletedAt !== null) {
-    try {
-      const restored = await ctx.store.transaction(async (tx) => {
-        const locked = album ? await loadOwnAlbum(tx, caller, album.id, true) : null
-        await assertRoom(ctx, tx, caller.ownerId, locked, 1, 0)
-        return tx.updatePhoto(existing.id, { deletedAt: null, updatedAt: ctx.clock.now() })
-      })
-      return { index, photo: restored, restored: true }
-    } catch (error) {
-      if (isDarkroomError(error) && error.code === 'CAP_EXCEEDED') {
-        return {
-          index,
-          skipped: { index, filename, reason: 'cap_exceeded', message: error.message },
-          error,
-        }
-      }
-      throw error
-    }
-  }
-  return {
-    index,
-    skipped: {
-      index,
-      filename,
-      reason: 'duplicate',
-      message: `The same file is already stored as photo ${existing.id}.`,
-      existingId: existing.id,
-    },
-  }
-}
-
-async function assertQuotaRoom(ctx: ServiceContext, ownerId: string, bytes: number) {
-  const owner = await ctx.store.getOwner(ownerId)
-  const quota = owner?.quotaBytes ?? ctx.config.limits.defaultQuotaBytes
-  if (quota === null) return
-  const used = await ctx.store.sumOwnerBytes(ownerId)
-  if (used + bytes > quota) throw capExceeded('quotaBytes', quota, used, bytes, `owner ${ownerId}`)
 }

@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DarkroomError } from '../../errors.js'
+import { localFile } from '../../internal/bytes.js'
+import { FsScratchSpace } from '../../node/index.js'
 import type { BlobStore } from '../../ports/blob-store.js'
 import { makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
 import {
@@ -18,7 +20,7 @@ import {
   makeClip,
   rotateClip,
   truncateClip,
-} from '../../media/video/testing/make-clip.js'
+} from '../../node/testing/make-clip.js'
 
 const alice = makeCaller('alice')
 const VIDEO_ON = { video: { enabled: true } }
@@ -27,6 +29,15 @@ async function blobKeys(blobs: BlobStore): Promise<string[]> {
   const keys: string[] = []
   for await (const b of blobs.list()) keys.push(b.key)
   return keys.sort()
+}
+
+/** The real scratch space, counting the files it writes. */
+class CountingScratchSpace extends FsScratchSpace {
+  spooled = 0
+  override spool(...args: Parameters<FsScratchSpace['spool']>) {
+    this.spooled++
+    return super.spool(...args)
+  }
 }
 
 async function readBlob(blobs: BlobStore, key: string): Promise<Buffer> {
@@ -236,10 +247,12 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
     expect(skipped[0]!.message).toContain('"video/webm"')
   })
 
-  it('streams: a Readable is spooled to a temp file that is removed; a file stream is used in place', async () => {
+  it('streams: a Readable is spooled to a temp file that is removed; a local file is probed in place', async () => {
     const tempDir = join(dir, 'spool')
+    const scratchSpace = new CountingScratchSpace({ directory: tempDir })
     const { darkroom, blobs } = await makeTestDarkroom({
       config: { video: { enabled: true, tempDir } },
+      scratchSpace,
     })
     const bytes = await readFile(clips['h264.mov']!)
     // Small chunks: the sniff must gather its head across several of them.
@@ -250,24 +263,66 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
       files: [{ filename: 'a.mov', data: Readable.from(chunks) }],
     })
     expect(spooled.uploaded[0]).toMatchObject({ kind: 'video', size: bytes.byteLength })
+    expect(scratchSpace.spooled).toBe(1)
     expect(await readdir(tempDir)).toEqual([])
 
+    // A file stream is a stream like any other.
+    const streamed = await darkroom.photos.upload(alice, {
+      files: [{ filename: 'b.webm', data: createReadStream(clips['vp8.webm']!) }],
+    })
+    expect(streamed.uploaded[0]).toMatchObject({ kind: 'video', mimeType: 'video/webm' })
+    expect(scratchSpace.spooled).toBe(2)
+
+    // A local file is read where it is: never copied to the scratch space, never removed.
     const onDisk = await darkroom.photos.upload(alice, {
-      files: [{ filename: 'b.webm', data: createReadStream(clips['vp9.webm']!) }],
+      files: [{ filename: 'c.webm', data: localFile(clips['vp9.webm']!) }],
     })
     const photo = onDisk.uploaded[0]!
     const original = await readBlob(blobs, `photos/${photo.id}/original`)
     expect(original.equals(await readFile(clips['vp9.webm']!))).toBe(true)
+    expect(scratchSpace.spooled).toBe(2)
     expect(await readdir(tempDir)).toEqual([])
 
     // Images still take the in-memory path, from a stream too.
     const jpeg = await makeJpeg({ width: 64, height: 48 })
     const image = await darkroom.photos.upload(alice, {
       files: [
-        { filename: 'c.jpg', data: Readable.from([jpeg.subarray(0, 10), jpeg.subarray(10)]) },
+        { filename: 'd.jpg', data: Readable.from([jpeg.subarray(0, 10), jpeg.subarray(10)]) },
       ],
     })
     expect(image.uploaded[0]).toMatchObject({ kind: 'image', durationSec: null, width: 64 })
+  })
+
+  it('takes a local file past the image limit from its first bytes, without reading it into memory', async () => {
+    const scratchSpace = new CountingScratchSpace()
+    const { darkroom, blobs } = await makeTestDarkroom({
+      config: { limits: { maxFileBytes: 2_000 }, video: { enabled: true } },
+      scratchSpace,
+    })
+    const path = clips['h264.mp4']!
+    const bytes = await readFile(path)
+    expect(bytes.byteLength).toBeGreaterThan(2_000)
+    const { uploaded } = await darkroom.photos.upload(alice, {
+      files: [{ filename: 'a.mp4', data: localFile(path, bytes.byteLength) }],
+    })
+    expect(uploaded[0]).toMatchObject({
+      kind: 'video',
+      mimeType: 'video/mp4',
+      size: bytes.byteLength,
+    })
+    expect((await readBlob(blobs, `photos/${uploaded[0]!.id}/original`)).equals(bytes)).toBe(true)
+    expect(scratchSpace.spooled).toBe(0)
+    await expect(readFile(path)).resolves.toEqual(bytes)
+
+    // Past the image limit, an image is too large whatever its size claims.
+    const jpegPath = join(dir, 'big.jpg')
+    const jpeg = await makeJpeg({ width: 1500, height: 1500 })
+    expect(jpeg.byteLength).toBeGreaterThan(2_000)
+    await writeFile(jpegPath, jpeg)
+    const error = await darkroom.photos
+      .upload(alice, { files: [{ filename: 'big.jpg', data: localFile(jpegPath) }] })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
   })
 
   it('applies the video size limit to videos and the image limit to images', async () => {

@@ -3,7 +3,7 @@
  * pixels come from libheif compiled to WebAssembly (libheif-js, the engine under heic-decode). It
  * is synchronous CPU work of about 0.7 s per 12 MP photo, hence a worker thread.
  *
- * `heif-decoder.ts` starts this function as the worker's source (`eval`, via `toString()`), so it
+ * `libheif-heif-decoder.ts` starts this function as the worker's source (`eval`, via `toString()`), so it
  * runs the same from the TypeScript sources under vitest and from `dist`. It must therefore be
  * self-contained: no imports, no closures over module scope, only `require`.
  *

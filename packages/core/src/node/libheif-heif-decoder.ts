@@ -1,32 +1,29 @@
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { heifDecodeWorker } from './heif-decode-worker.js'
+import type { DecodedHeif, DecodeHeifOptions, HeifDecoder } from '../ports/heif-decoder.js'
+import { heifDecodeWorker } from './internal/heif-decode-worker.js'
 
 /**
  * HEVC-coded HEIF decoding off the main thread: a small pool of worker threads running libheif
  * (WebAssembly), started on first use. A worker is `ref`'d only while it has work, so an idle pool
  * never keeps the process alive, and it is terminated after a quiet spell to give back its
  * WebAssembly memory (which only grows). A job that runs past its time limit terminates its
- * worker; the next job starts a fresh one.
+ * worker; the next job starts a fresh one. The pool belongs to the process (worker threads are a
+ * process resource): every `LibheifHeifDecoder`, in every engine, shares it.
+ *
+ * @example
+ * const darkroom = await createDarkroom({ store, blobs, heifDecoder: new LibheifHeifDecoder() })
  */
-export interface DecodedHeif {
-  width: number
-  height: number
-  hasAlpha: boolean
-  /** RGBA, 8 bits per channel, already turned by `irot`/`imir` and cropped by `clap`. */
-  pixels: Buffer
+export class LibheifHeifDecoder implements HeifDecoder {
+  decode(data: Uint8Array, options: DecodeHeifOptions): Promise<DecodedHeif> {
+    return decodeHeif(data, options)
+  }
 }
 
+/** Why a decode failed: libheif's last words, a worker that died, or the time limit. */
 export class HeifDecodeError extends Error {
   override readonly name = 'HeifDecodeError'
-}
-
-export interface DecodeHeifOptions {
-  /** Refuse a primary image bigger than this (the probe checked the header already). */
-  maxPixels: number
-  /** Time limit once the worker has started the job. */
-  timeoutMs: number
 }
 
 type WorkerReply =
@@ -62,7 +59,7 @@ const slots: Slot[] = []
 let nextJobId = 1
 let workerSource: string | undefined
 
-export function decodeHeif(data: Uint8Array, options: DecodeHeifOptions): Promise<DecodedHeif> {
+function decodeHeif(data: Uint8Array, options: DecodeHeifOptions): Promise<DecodedHeif> {
   const slot = pickSlot()
   const id = nextJobId++
   // A private copy, transferred: the caller's buffer may be a slice of a pooled allocation.

@@ -2,17 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DarkroomError } from '../../errors.js'
-import { extractPoster } from './poster.js'
-import { checkVideoIntegrity, probeVideo } from './probe-video.js'
-import { ProcessError, runProcess } from './run-process.js'
+import { DarkroomError } from '../errors.js'
+import { FfmpegFrameExtractor } from './ffmpeg-frame-extractor.js'
+import { ProcessError, runProcess } from './internal/run-process.js'
 import { FFMPEG_MISSING, MJPEG, makeClip, rotateClip } from './testing/make-clip.js'
 
-const tools = { ffprobePath: 'ffprobe', ffmpegPath: 'ffmpeg', timeoutMs: 30_000 }
+const ffmpeg = new FfmpegFrameExtractor({ timeoutMs: 30_000 })
 
 if (FFMPEG_MISSING) console.warn(FFMPEG_MISSING)
 
-describe.skipIf(FFMPEG_MISSING !== null)('probeVideo, extractPoster, runProcess', () => {
+describe.skipIf(FFMPEG_MISSING !== null)('FfmpegFrameExtractor, runProcess', () => {
   let dir: string
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'darkroom-probe-video-'))
@@ -26,7 +25,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('probeVideo, extractPoster, runProcess'
       size: '320x180',
       extra: ['-f', 'mp4'],
     })
-    const probe = await probeVideo(plain, { ...tools, mimeType: 'video/mp4' })
+    const probe = await ffmpeg.probe({ path: plain, mimeType: 'video/mp4' })
     expect(probe).toMatchObject({
       durationSec: 3,
       storedWidth: 320,
@@ -40,19 +39,19 @@ describe.skipIf(FFMPEG_MISSING !== null)('probeVideo, extractPoster, runProcess'
       takenAt: null,
     })
     await expect(
-      checkVideoIntegrity(plain, probe, { ...tools, mimeType: 'video/mp4' }),
+      ffmpeg.checkIntegrity({ path: plain, mimeType: 'video/mp4' }, probe),
     ).resolves.toBeUndefined()
 
     for (const degrees of [90, 180, 270]) {
       const rotated = await rotateClip(plain, join(dir, `r${degrees}.mp4`), degrees)
-      const turned = await probeVideo(rotated, { ...tools, mimeType: 'video/mp4' })
+      const turned = await ffmpeg.probe({ path: rotated, mimeType: 'video/mp4' })
       const quarter = degrees !== 180
       expect(turned.storedWidth).toBe(320)
       expect([turned.width, turned.height]).toEqual(quarter ? [180, 320] : [320, 180])
       expect(turned.orientation).toBe({ 0: 1, 90: 6, 180: 3, 270: 8 }[turned.rotation])
       expect(turned.rotation === 180).toBe(!quarter)
       // The poster comes out as displayed.
-      const poster = await extractPoster(rotated, turned, { ...tools, mimeType: 'video/mp4' })
+      const poster = await ffmpeg.extractPoster({ path: rotated, mimeType: 'video/mp4' }, turned)
       expect(poster.atSec).toBe(1)
       expect(poster.data.readUInt32BE(16)).toBe(turned.width)
       expect(poster.data.readUInt32BE(20)).toBe(turned.height)
@@ -69,16 +68,17 @@ describe.skipIf(FFMPEG_MISSING !== null)('probeVideo, extractPoster, runProcess'
       ],
       { timeoutMs: 30_000, maxStdoutBytes: 1024 },
     )
-    const probe = await probeVideo(withAudio, { ...tools, mimeType: 'video/x-msvideo' })
+    const avi = { path: withAudio, mimeType: 'video/x-msvideo' }
+    const probe = await ffmpeg.probe(avi)
     expect(probe).toMatchObject({ codec: 'mjpeg', audioCodec: 'pcm_s16le', width: 160 })
-    const poster = await extractPoster(withAudio, probe, { ...tools, mimeType: 'video/x-msvideo' })
+    const poster = await ffmpeg.extractPoster(avi, probe)
     expect(poster.atSec).toBe(0)
   })
 
   it('refuses what is not a video as corrupt, keeping ffprobe stderr out of the message', async () => {
     const junk = join(dir, 'junk.mp4')
     await writeFile(junk, Buffer.from('ftypisom, then nothing a demuxer can use'.repeat(50)))
-    const error = await probeVideo(junk, { ...tools, mimeType: 'video/mp4' }).catch((e) => e)
+    const error = await ffmpeg.probe({ path: junk, mimeType: 'video/mp4' }).catch((e) => e)
     expect(error).toBeInstanceOf(DarkroomError)
     expect(error).toMatchObject({ code: 'VALIDATION', violations: [{ reason: 'corrupt' }] })
     expect(error.message).toContain('video/mp4')
@@ -102,7 +102,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('probeVideo, extractPoster, runProcess'
     ).catch((e: ProcessError) => e)
     expect(free instanceof ProcessError ? free.stderr : free.stdout.toString()).toMatch(/hls/)
     // Probed as the upload it claims to be, it is refused.
-    await expect(probeVideo(playlist, { ...tools, mimeType: 'video/mp4' })).rejects.toMatchObject({
+    await expect(ffmpeg.probe({ path: playlist, mimeType: 'video/mp4' })).rejects.toMatchObject({
       code: 'VALIDATION',
       violations: [{ reason: 'corrupt' }],
     })

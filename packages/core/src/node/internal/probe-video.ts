@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { corruptVideoError } from './video-violations.js'
+import { corruptVideoError } from '../../media/video/video-violations.js'
+import type { VideoFile, VideoProbe } from '../../ports/frame-extractor.js'
 import { ProcessError, runProcess } from './run-process.js'
 
 /**
@@ -21,37 +22,9 @@ import { ProcessError, runProcess } from './run-process.js'
  * or a WebM cut anywhere, probes fine from its header. `checkVideoIntegrity` reads the packets
  * of the last seconds: a file whose data ends well before its declared duration is corrupt.
  */
-export interface VideoProbe {
-  /** ffprobe's demuxer name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`. */
-  formatName: string
-  /** Seconds, to the millisecond. */
-  durationSec: number
-  /** The container's start time in seconds (usually 0). */
-  startSec: number
-  /** Index of the video stream the poster is taken from. */
-  streamIndex: number
-  /** Pixels as stored. */
-  storedWidth: number
-  storedHeight: number
-  /** As displayed, after rotation. */
-  width: number
-  height: number
-  /** Clockwise degrees a player turns the picture. */
-  rotation: 0 | 90 | 180 | 270
-  /** The EXIF Orientation that means the same turn: 1, 6, 3 or 8. */
-  orientation: 1 | 3 | 6 | 8
-  /** ffprobe's codec name of the video stream: `h264`, `hevc`, `vp9`, `mpeg4`, `mjpeg` ... */
-  codec: string
-  audioCodec: string | null
-  /** `YYYY-MM-DDTHH:MM:SS±HH:MM`, or null. */
-  takenAt: string | null
-}
-
-export interface ProbeVideoOptions {
+export interface FfprobeOptions {
   ffprobePath: string
   timeoutMs: number
-  /** Used in messages: the sniffed type, e.g. `video/mp4`. */
-  mimeType: string
 }
 
 const tagsSchema = z.record(z.string(), z.union([z.string(), z.number()])).optional()
@@ -85,30 +58,26 @@ type FfprobeStream = z.output<typeof streamSchema>
 const ORIENTATION_BY_ROTATION = { 0: 1, 90: 6, 180: 3, 270: 8 } as const
 
 /**
- * Probes the video file at `path`, or refuses it with a `VALIDATION` error (reason `corrupt`)
- * when ffprobe cannot read it, finds no video stream or no duration. A missing ffprobe or a
- * timeout is not the file's fault: it is thrown as is (a 500 at the edge, logged).
- *
- * @example
- * const probe = await probeVideo('/tmp/clip.mp4', { ffprobePath: 'ffprobe', timeoutMs: 60_000,
- *   mimeType: 'video/mp4' })
- * // { durationSec: 3, width: 240, height: 320, rotation: 90, orientation: 6, codec: 'h264', ... }
+ * Probes the video file, or refuses it with a `VALIDATION` error (reason `corrupt`) when ffprobe
+ * cannot read it, finds no video stream or no duration. A missing ffprobe or a timeout is not the
+ * file's fault: it is thrown as is (a 500 at the edge, logged).
  */
-export async function probeVideo(path: string, options: ProbeVideoOptions): Promise<VideoProbe> {
+export async function probeVideo(file: VideoFile, options: FfprobeOptions): Promise<VideoProbe> {
+  const { mimeType } = file
   let stdout: Buffer
   try {
     const result = await runProcess(
       options.ffprobePath,
       [
-        ...['-v', 'error', ...inputOptions(options.mimeType), '-print_format', 'json'],
-        ...['-show_format', '-show_streams', fileUrl(path)],
+        ...['-v', 'error', ...inputOptions(mimeType), '-print_format', 'json'],
+        ...['-show_format', '-show_streams', fileUrl(file.path)],
       ],
       { timeoutMs: options.timeoutMs, maxStdoutBytes: 8 * 1024 * 1024 },
     )
     stdout = result.stdout
   } catch (error) {
     if (error instanceof ProcessError && error.reason === 'exit') {
-      throw corruptVideoError(options.mimeType, error)
+      throw corruptVideoError(mimeType, error)
     }
     throw error
   }
@@ -116,20 +85,20 @@ export async function probeVideo(path: string, options: ProbeVideoOptions): Prom
   try {
     json = JSON.parse(stdout.toString('utf8'))
   } catch (error) {
-    throw corruptVideoError(options.mimeType, error)
+    throw corruptVideoError(mimeType, error)
   }
   const parsed = probeSchema.safeParse(json)
-  if (!parsed.success) throw corruptVideoError(options.mimeType, parsed.error)
+  if (!parsed.success) throw corruptVideoError(mimeType, parsed.error)
   const { streams, format } = parsed.data
 
   const video = streams.find(
     (s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1 && s.width && s.height,
   )
   if (!video || !video.width || !video.height) {
-    throw corruptVideoError(options.mimeType, new Error('no video stream with a picture size'))
+    throw corruptVideoError(mimeType, new Error('no video stream with a picture size'))
   }
   const duration = positive(format.duration) ?? positive(video.duration)
-  if (duration === null) throw corruptVideoError(options.mimeType, new Error('no duration'))
+  if (duration === null) throw corruptVideoError(mimeType, new Error('no duration'))
 
   const rotation = rotationOf(video)
   const quarter = rotation === 90 || rotation === 270
@@ -157,10 +126,11 @@ export async function probeVideo(path: string, options: ProbeVideoOptions): Prom
  * grow with the file.
  */
 export async function checkVideoIntegrity(
-  path: string,
+  video: VideoFile,
   probe: VideoProbe,
-  options: ProbeVideoOptions,
+  options: FfprobeOptions,
 ): Promise<void> {
+  const { mimeType } = video
   const end = probe.startSec + probe.durationSec
   const from = Math.max(0, end - 2)
   let result
@@ -170,25 +140,25 @@ export async function checkVideoIntegrity(
       [
         '-v',
         'error',
-        ...inputOptions(options.mimeType),
+        ...inputOptions(mimeType),
         '-read_intervals',
         `${from.toFixed(3)}%`,
         '-show_entries',
         'packet=pts_time,duration_time',
         '-of',
         'csv=p=0',
-        fileUrl(path),
+        fileUrl(video.path),
       ],
       { timeoutMs: options.timeoutMs, maxStdoutBytes: 16 * 1024 * 1024 },
     )
   } catch (error) {
     if (error instanceof ProcessError && error.reason === 'exit') {
-      throw corruptVideoError(options.mimeType, error)
+      throw corruptVideoError(mimeType, error)
     }
     throw error
   }
   if (/partial file|ended prematurely|truncated/i.test(result.stderr)) {
-    throw corruptVideoError(options.mimeType, new Error(result.stderr.trim()))
+    throw corruptVideoError(mimeType, new Error(result.stderr.trim()))
   }
   let last = -Infinity
   for (const line of result.stdout.toString('utf8').split('\n')) {
@@ -199,7 +169,7 @@ export async function checkVideoIntegrity(
   // A second of slack: the last packet of a stream may end before the container's duration.
   if (last < end - Math.max(1, probe.durationSec * 0.05)) {
     throw corruptVideoError(
-      options.mimeType,
+      mimeType,
       new Error(`data ends at ${last.toFixed(3)} s of a declared ${end.toFixed(3)} s`),
     )
   }

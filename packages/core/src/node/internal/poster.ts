@@ -1,5 +1,6 @@
-import { fileUrl, inputOptions, type VideoProbe } from './probe-video.js'
-import { corruptVideoError } from './video-violations.js'
+import { corruptVideoError } from '../../media/video/video-violations.js'
+import type { Poster, VideoFile, VideoProbe } from '../../ports/frame-extractor.js'
+import { fileUrl, inputOptions } from './probe-video.js'
 import { ProcessError, runProcess } from './run-process.js'
 
 /**
@@ -10,56 +11,43 @@ import { ProcessError, runProcess } from './run-process.js'
  * hue exactly like a photo. Input seeking (`-ss` before `-i`) jumps to the keyframe before the
  * mark, so the cost does not grow with the video.
  */
-export interface ExtractPosterOptions {
+export interface FfmpegOptions {
   ffmpegPath: string
   timeoutMs: number
-  mimeType: string
-}
-
-export interface Poster {
-  /** PNG bytes. */
-  data: Buffer
-  /** Where the frame was taken, in seconds. */
-  atSec: number
 }
 
 /** Clips shorter than this get their first frame. */
 export const SHORT_CLIP_SEC = 1.5
 
-/**
- * @example
- * const probe = await probeVideo(path, opts)
- * const { data } = await extractPoster(path, probe, { ffmpegPath: 'ffmpeg', timeoutMs: 60_000,
- *   mimeType: probe.mimeType })
- */
 export async function extractPoster(
-  path: string,
+  video: VideoFile,
   probe: VideoProbe,
-  options: ExtractPosterOptions,
+  options: FfmpegOptions,
 ): Promise<Poster> {
   const first = probe.durationSec < SHORT_CLIP_SEC ? 0 : 1
   // A frame at 1 s may still be missing (a stream that starts late, sparse frames): retry at 0.
   for (const atSec of first === 0 ? [0] : [first, 0]) {
-    const data = await grabFrame(path, probe, atSec, options)
+    const data = await grabFrame({ video, probe, atSec, options })
     if (data.byteLength > 0) return { data, atSec }
   }
-  throw corruptVideoError(options.mimeType, new Error('ffmpeg decoded no frame'))
+  throw corruptVideoError(video.mimeType, new Error('ffmpeg decoded no frame'))
 }
 
-async function grabFrame(
-  path: string,
-  probe: VideoProbe,
-  atSec: number,
-  options: ExtractPosterOptions,
-): Promise<Buffer> {
-  const args = [
+async function grabFrame(args: {
+  video: VideoFile
+  probe: VideoProbe
+  atSec: number
+  options: FfmpegOptions
+}): Promise<Buffer> {
+  const { video, probe, atSec, options } = args
+  const ffmpegArgs = [
     '-v',
     'error',
     '-nostdin',
-    ...inputOptions(options.mimeType),
+    ...inputOptions(video.mimeType),
     ...(atSec > 0 ? ['-ss', String(atSec)] : []),
     '-i',
-    fileUrl(path),
+    fileUrl(video.path),
     '-map',
     `0:${probe.streamIndex}`,
     '-frames:v',
@@ -77,14 +65,14 @@ async function grabFrame(
   // An uncompressed RGB frame plus PNG overhead bounds what a real frame can take.
   const maxStdoutBytes = probe.storedWidth * probe.storedHeight * 4 + 1024 * 1024
   try {
-    const { stdout } = await runProcess(options.ffmpegPath, args, {
+    const { stdout } = await runProcess(options.ffmpegPath, ffmpegArgs, {
       timeoutMs: options.timeoutMs,
       maxStdoutBytes,
     })
     return stdout
   } catch (error) {
     if (error instanceof ProcessError && error.reason === 'exit') {
-      throw corruptVideoError(options.mimeType, error)
+      throw corruptVideoError(video.mimeType, error)
     }
     throw error
   }

@@ -1,0 +1,6 @@
+export { FfmpegFrameExtractor } from './ffmpeg-frame-extractor.js'
+export type { FfmpegFrameExtractorOptions } from './ffmpeg-frame-extractor.js'
+export { FsScratchSpace } from './fs-scratch-space.js'
+export type { FsScratchSpaceOptions } from './fs-scratch-space.js'
+export { HeifDecodeError, LibheifHeifDecoder } from './libheif-heif-decoder.js'
+export { ProcessError } from './internal/run-process.js'

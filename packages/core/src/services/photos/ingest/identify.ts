@@ -1,0 +1,35 @@
+import type { DarkroomConfig } from '../../../config.js'
+import { sniffMimeType } from '../../../media/sniff-mime-type.js'
+
+/** What a file is, from its bytes: its type and the way ingest takes it. */
+export interface Identified {
+  /** e.g. `image/jpeg`; `application/octet-stream` when nothing matches. */
+  mimeType: string
+  /**
+   * `video` for an allowed video type (video enabled); `image` for everything else, including
+   * types that are not allowed at all, which the image probe refuses naming the allowed ones.
+   */
+  route: 'image' | 'video'
+}
+
+/**
+ * The one look at an upload's bytes (file-type's magic numbers, never its name or the client's
+ * mime type). Ingest calls it once per file and hands the answer down: the image probe and the
+ * poster of a video do not sniff again. `bytes` should be the whole file when there is any
+ * chance it is an image (the first IFD of a TIFF may sit at its very end); its first bytes are
+ * enough to tell a video.
+ */
+export async function identify(config: DarkroomConfig, bytes: Uint8Array): Promise<Identified> {
+  const mimeType = (await sniffMimeType(bytes))?.mimeType ?? 'application/octet-stream'
+  return { mimeType, route: allowedVideoTypes(config).includes(mimeType) ? 'video' : 'image' }
+}
+
+/** The video types this config accepts: none unless video is enabled. */
+export function allowedVideoTypes(config: DarkroomConfig): readonly string[] {
+  return config.video.enabled ? config.video.mimeTypes : []
+}
+
+/** Every type an upload may have, for refusals that list them. */
+export function allowedUploadTypes(config: DarkroomConfig): string[] {
+  return [...new Set([...config.allowedMimeTypes, ...allowedVideoTypes(config)])]
+}
