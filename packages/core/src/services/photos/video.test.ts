@@ -293,6 +293,39 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
     expect(image.uploaded[0]).toMatchObject({ kind: 'image', durationSec: null, width: 64 })
   })
 
+  it('never holds a streamed video in memory: spooling starts once its first bytes name it', async () => {
+    const bytes = await readFile(clips['h264.mp4']!)
+    const chunkBytes = 1000
+    let yielded = 0
+    let yieldedWhenSpooling = -1
+    class WatchingScratchSpace extends FsScratchSpace {
+      override spool(...args: Parameters<FsScratchSpace['spool']>) {
+        yieldedWhenSpooling = yielded
+        return super.spool(...args)
+      }
+    }
+    async function* source() {
+      for (let at = 0; at < bytes.byteLength; at += chunkBytes) {
+        const chunk = bytes.subarray(at, at + chunkBytes)
+        yielded += chunk.byteLength
+        yield chunk
+      }
+    }
+    const { darkroom } = await makeTestDarkroom({
+      config: VIDEO_ON,
+      scratchSpace: new WatchingScratchSpace(),
+    })
+    const { uploaded } = await darkroom.photos.upload(alice, {
+      files: [{ filename: 'a.mp4', data: source() }],
+    })
+    expect(uploaded[0]).toMatchObject({ kind: 'video', size: bytes.byteLength })
+    // The clip is far larger than its head; only the head (and the chunk that crossed it) was
+    // read before the scratch file began, whatever the image limit.
+    expect(bytes.byteLength).toBeGreaterThan(10 * 4100)
+    expect(yieldedWhenSpooling).toBeGreaterThan(0)
+    expect(yieldedWhenSpooling).toBeLessThanOrEqual(4100 + chunkBytes)
+  })
+
   it('takes a local file past the image limit from its first bytes, without reading it into memory', async () => {
     const scratchSpace = new CountingScratchSpace()
     const { darkroom, blobs } = await makeTestDarkroom({

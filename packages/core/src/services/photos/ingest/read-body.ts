@@ -17,17 +17,16 @@ import { allowedVideoTypes, identify } from './identify.js'
 /**
  * Identify, then read or spool: an upload's bytes become a `Body`, hashed as they are read.
  *
- * Each file is read into memory up to the image limit (`limits.maxFileBytes`, what an image may
- * hold anyway), then identified once:
- * - a file that ends within the limit is identified from all its bytes, as the image probe needs
- *   (a TIFF's first IFD may sit past any fixed head). An image stays in memory; a video is
- *   written to the scratch space for ffprobe and ffmpeg (a local file is used where it is);
- * - a file that goes on past the limit can only be an allowed video, which its first bytes tell:
- *   the rest streams to a scratch file behind what was read, stopped at `video.maxFileBytes`.
- *   Anything else is too large.
- * A local file that is larger than the image limit is never read into memory: its first bytes are
- * sniffed, then it is hashed by streaming it and probed in place. Throws `PAYLOAD_TOO_LARGE`
- * past the limit of the type found.
+ * - Video off: every file is an image candidate, read into memory up to the image limit
+ *   (`limits.maxFileBytes`) and identified once from all its bytes, as the image probe needs
+ *   (a TIFF's first IFD may sit past any fixed head).
+ * - Video on: the first bytes route the file. An allowed video (its magic numbers are at its
+ *   start) is never held in memory: a stream is spooled to a scratch file behind those bytes,
+ *   stopped at `video.maxFileBytes`, and a local file is hashed by streaming it and probed where
+ *   it is. Anything else goes on as an image candidate, identified from all its bytes (the one
+ *   case of two looks: a cheap routing glance at the head, then the identification).
+ * A local file larger than the image limit that is not a video is refused without being read.
+ * Throws `PAYLOAD_TOO_LARGE` past the limit of the type found.
  */
 export type Body = ImageBody | VideoBody
 
@@ -67,45 +66,58 @@ export async function readBody(ctx: ServiceContext, data: FileData): Promise<Bod
 }
 
 async function fromLocalFile(ctx: ServiceContext, file: LocalFile): Promise<Body> {
-  const imageMax = ctx.config.limits.maxFileBytes
-  const videoOn = allowedVideoTypes(ctx.config).length > 0
-  // With video, the size on disk decides whether the file may be read into memory at all.
-  const size = videoOn ? await ctx.scratchSpace.sizeOf(file.path) : file.size
-  if (size !== null && size > imageMax) {
-    if (!videoOn) throw tooLarge(size, imageMax)
-    return fromLargeLocalFile(ctx, { path: file.path, size })
+  const { config, scratchSpace } = ctx
+  const imageMax = config.limits.maxFileBytes
+  if (allowedVideoTypes(config).length === 0) {
+    if (file.size !== null && file.size > imageMax) throw tooLarge(file.size, imageMax)
+    return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file, routed: true })
   }
-  return fromStream(ctx, { stream: ctx.scratchSpace.read(file.path), local: file })
+  const size = await scratchSpace.sizeOf(file.path)
+  const head = await readAll(scratchSpace.read(file.path, { end: SNIFF_BYTES }), SNIFF_BYTES)
+  const routed = await identify(config, head)
+  if (routed.route === 'video') return localVideo(ctx, { path: file.path, size }, routed.mimeType)
+  if (size > imageMax) throw tooLarge(null, imageMax)
+  return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file, routed: true })
 }
 
 async function fromStream(
   ctx: ServiceContext,
-  source: { stream: Readable | AsyncIterable<Uint8Array>; local: LocalFile | null },
+  source: {
+    stream: Readable | AsyncIterable<Uint8Array>
+    local: LocalFile | null
+    /** Already routed as an image candidate (a local file's head was looked at). */
+    routed?: boolean
+  },
 ): Promise<Body> {
   const { config } = ctx
   const imageMax = config.limits.maxFileBytes
   const reader = new ChunkReader(source.stream)
   try {
-    if (await reader.fill(imageMax)) {
-      const checksum = () => reader.digest()
-      const held = { bytes: reader.bytes(), checksum, local: source.local, streamed: !source.local }
-      return await fromMemory(ctx, held)
+    if (allowedVideoTypes(config).length > 0 && !source.routed) {
+      await reader.fill(SNIFF_BYTES)
+      const routed = await identify(config, reader.head(SNIFF_BYTES))
+      if (routed.route === 'video') return await spoolVideo(ctx, reader, routed.mimeType)
     }
-    if (allowedVideoTypes(config).length === 0) throw tooLarge(null, imageMax)
-    const { mimeType, route } = await identify(config, reader.head(SNIFF_BYTES))
-    if (route !== 'video') throw tooLarge(null, imageMax)
-    const file = await ctx.scratchSpace.spool(reader.drain(config.video.maxFileBytes))
-    return {
-      kind: 'video',
-      mimeType,
-      size: file.size,
-      checksum: reader.digest(),
-      path: file.path,
-      original: () => ctx.scratchSpace.read(file.path),
-      dispose: () => file.dispose(),
-    }
+    if (!(await reader.fill(imageMax))) throw tooLarge(null, imageMax)
+    const checksum = () => reader.digest()
+    const held = { bytes: reader.bytes(), checksum, local: source.local, streamed: !source.local }
+    return await fromMemory(ctx, held)
   } finally {
     reader.close()
+  }
+}
+
+/** A streamed video: the bytes read so far, then the rest, into a scratch file. */
+async function spoolVideo(ctx: ServiceContext, reader: ChunkReader, mimeType: string) {
+  const file = await ctx.scratchSpace.spool(reader.drain(ctx.config.video.maxFileBytes))
+  return {
+    kind: 'video' as const,
+    mimeType,
+    size: file.size,
+    checksum: reader.digest(),
+    path: file.path,
+    original: () => ctx.scratchSpace.read(file.path),
+    dispose: () => file.dispose(),
   }
 }
 
@@ -135,15 +147,13 @@ async function fromMemory(
   return { ...video, path: file.path, original: () => bytes, dispose: () => file.dispose() }
 }
 
-/** A local file past the image limit: a video (its first bytes say), or too large. */
-async function fromLargeLocalFile(
+/** A local video: hashed by streaming it, probed and stored from where it is. */
+async function localVideo(
   ctx: ServiceContext,
   file: { path: string; size: number },
+  mimeType: string,
 ): Promise<Body> {
   const { config, scratchSpace } = ctx
-  const head = await readAll(scratchSpace.read(file.path, { end: SNIFF_BYTES }), SNIFF_BYTES)
-  const { mimeType, route } = await identify(config, head)
-  if (route !== 'video') throw tooLarge(null, config.limits.maxFileBytes)
   if (file.size > config.video.maxFileBytes) throw tooLarge(file.size, config.video.maxFileBytes)
   const hash = createHash('sha256')
   for await (const chunk of scratchSpace.read(file.path)) hash.update(chunk as Buffer)
