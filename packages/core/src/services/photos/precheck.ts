@@ -59,8 +59,24 @@ export async function precheck(
   const album = input.albumId ? await loadOwnAlbum(ctx.store, caller, input.albumId) : null
   const room = { ownerId: caller.ownerId, album, addPhotos: 1, addBytes: input.size ?? 0 }
   await assertRoom(ctx, ctx.store, { ...room, lock: false })
-  if (sniffed !== null) {
+  if (sniffed !== null && !(sniffed.mimeType === UNKNOWN && isTiffHeader(input.head!))) {
     const allowed = allowedUploadTypes(config)
     if (!allowed.includes(sniffed.mimeType)) throw invalidTypeError(sniffed.mimeType, allowed)
   }
+}
+
+const UNKNOWN = 'application/octet-stream'
+
+/**
+ * A TIFF header (`II*\0` or `MM\0*`) that the first bytes could not take further: its first IFD
+ * may sit anywhere in the file (sharp writes it at the end), so only the whole file can tell
+ * which TIFF it is. Ingest identifies it then; refusing it here would refuse every such TIFF.
+ */
+function isTiffHeader(head: Uint8Array): boolean {
+  if (head.byteLength < 4) return false
+  const [a, b, c, d] = head
+  return (
+    (a === 0x49 && b === 0x49 && c === 0x2a && d === 0) ||
+    (a === 0x4d && b === 0x4d && c === 0 && d === 0x2a)
+  )
 }
