@@ -146,7 +146,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     clock,
     ...(metrics ? { observer: metrics.observer } : {}),
   })
-  const { darkroom, serverStore, blobs } = engine
+  const { darkroom, serverStore } = engine
 
   worker = new WebhookDeliveryWorker({
     store: serverStore,

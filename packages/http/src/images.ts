@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto'
-import {
-  systemClock,
-  type Caller,
-  type Clock,
-  type Darkroom,
-  type TransformFormat,
-} from '@darkroom/core'
+import { systemClock, type Clock, type Darkroom, type TransformFormat } from '@darkroom/core'
 import type { Logger } from './logger.js'
 import type { Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
@@ -18,6 +12,7 @@ import {
   type BodyHeaders,
 } from './internal/body-response.js'
 import type { DiskCache } from './internal/disk-cache.js'
+import { assertReadMethod, pictureCaller } from './internal/picture-access.js'
 import { errorResponse } from './internal/responses.js'
 import type { TransformQueue } from './internal/transform-queue.js'
 import {
@@ -91,9 +86,7 @@ export function createImageRoute(options: ImageRouteOptions) {
   /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
   return async function imageRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
-      }
+      assertReadMethod(request)
       const match = PATH.exec(path)
       const requested = match ? FORMAT_BY_EXT[match[2]!] : undefined
       if (!match || !requested) throw new HttpProblem(404, 'NOT_FOUND', 'No such image URL.')
@@ -103,18 +96,20 @@ export function createImageRoute(options: ImageRouteOptions) {
       const signed = checkSignature(options.signingSecret, path, url.searchParams, exact, now)
       const params: ImageParams = signed === 'valid' ? exact : snapImageParams(exact)
 
-      let caller: Caller | null
-      let cacheControl: string
-      if (signed === 'valid') {
-        const ownerId = await options.ownerOf(id)
-        if (!ownerId) throw new HttpProblem(404, 'NOT_FOUND', `Photo "${id}" was not found.`)
-        caller = { ownerId, scopes: ['photos.read'] }
-        const exp = Number(url.searchParams.get('exp'))
-        cacheControl = `private, max-age=${Math.max(0, Math.min(86_400, exp - Math.floor(now / 1000)))}`
-      } else {
-        caller = await options.authenticate({ headers: request.headers })
-        cacheControl = caller ? 'private, max-age=3600' : 'public, max-age=86400'
-      }
+      const caller = await pictureCaller({
+        request,
+        photoId: id,
+        signedValid: signed === 'valid',
+        authenticate: options.authenticate,
+        ownerOf: options.ownerOf,
+      })
+      const secondsLeft = Number(url.searchParams.get('exp')) - Math.floor(now / 1000)
+      const cacheControl =
+        signed === 'valid'
+          ? `private, max-age=${Math.max(0, Math.min(86_400, secondsLeft))}`
+          : caller
+            ? 'private, max-age=3600'
+            : 'public, max-age=86400'
 
       const format =
         requested === 'auto'

@@ -1,4 +1,4 @@
-import { systemClock, type Caller, type Clock, type Darkroom } from '@darkroom/core'
+import { systemClock, type Clock, type Darkroom } from '@darkroom/core'
 import type { Logger } from './logger.js'
 import type { Authenticate } from './auth.js'
 import { HttpProblem } from './errors.js'
@@ -10,6 +10,7 @@ import {
   unsatisfiable,
   type BodyHeaders,
 } from './internal/body-response.js'
+import { assertReadMethod, pictureCaller } from './internal/picture-access.js'
 import { errorResponse } from './internal/responses.js'
 import { checkSignature } from './signed-urls.js'
 
@@ -39,23 +40,20 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
   /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
   return async function photoRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
-      }
+      assertReadMethod(request)
       const match = PATH.exec(path)
       if (!match) throw new HttpProblem(404, 'NOT_FOUND', 'No such photo URL.')
       const [, id, variant] = match as unknown as [string, string, string]
       const now = clock.now().getTime()
       const signed = checkSignature(options.signingSecret, path, url.searchParams, {}, now)
 
-      let caller: Caller | null
-      if (signed === 'valid') {
-        const ownerId = await options.ownerOf(id)
-        if (!ownerId) throw new HttpProblem(404, 'NOT_FOUND', `Photo "${id}" was not found.`)
-        caller = { ownerId, scopes: ['photos.read'] }
-      } else {
-        caller = await options.authenticate({ headers: request.headers })
-      }
+      const caller = await pictureCaller({
+        request,
+        photoId: id,
+        signedValid: signed === 'valid',
+        authenticate: options.authenticate,
+        ownerOf: options.ownerOf,
+      })
       const isOriginal = variant === 'original'
       const scope = caller ? 'private' : 'public'
       const cacheControl = isOriginal

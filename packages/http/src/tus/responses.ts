@@ -1,5 +1,5 @@
 import type { UploadRecord } from '@darkroom/core'
-import { toHttpError } from '../errors.js'
+import { errorResponse as anyErrorResponse, json } from '../internal/responses.js'
 import type { Logger } from '../logger.js'
 
 /** What the tus handler answers itself, rather than `@tus/server`: Fetch `Response`s. */
@@ -12,28 +12,9 @@ export function tusHeaders(extra: Record<string, string> = {}): Record<string, s
   return { 'Tus-Resumable': TUS_VERSION, ...extra }
 }
 
-export function jsonResponse(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Response {
-  const text = JSON.stringify(body)
-  return new Response(text, {
-    status,
-    headers: {
-      ...headers,
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(text)),
-      'Cache-Control': 'no-store',
-    },
-  })
-}
-
-/** The mapped status and JSON body of `error` (see errors.ts), with its `Retry-After`. */
+/** The mapped status and JSON body of `error` (see errors.ts), with tus' version header. */
 export function errorResponse(error: unknown, logger: Logger): Response {
-  const mapped = toHttpError(error, logger)
-  const extra = (error as { headers?: Record<string, string> } | null)?.headers ?? {}
-  return jsonResponse(mapped.status, mapped.body, tusHeaders({ ...mapped.headers, ...extra }))
+  return anyErrorResponse(error, logger, tusHeaders())
 }
 
 /**
@@ -56,7 +37,7 @@ export function settledResponse(record: UploadRecord, method: string): Response 
   }
   if (record.state === 'failed') {
     const message = record.error ?? 'The upload failed.'
-    return jsonResponse(
+    return json(
       410,
       { error: { code: 'UPLOAD_FAILED', message } },
       tusHeaders({ [UPLOAD_STATE_HEADER]: 'failed' }),

@@ -7,7 +7,7 @@ import {
   makePhotoRecord,
   makeOwnerRecord,
 } from '@darkroom/core/testing'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect } from 'vitest'
 import { caseRunner, sleep, type ContractCapabilities } from './contract-helpers.js'
 
 /**
