@@ -61,8 +61,12 @@ const EXPOSED_HEADERS = [
 export interface Cors {
   /** The answer to a CORS preflight, or null when the request is not one. */
   preflight(request: Request): Response | null
-  /** The response with this policy's headers (and no others'). */
-  apply(request: Request, response: Response): Response
+  /**
+   * The response with this policy's headers (and no others'). `foreign`: it comes from a
+   * library that sets CORS headers of its own (tus), which are removed; Darkroom's own routes
+   * set none, so without a policy their responses pass untouched.
+   */
+  apply(request: Request, response: Response, foreign: boolean): Response
 }
 
 export function createCors(options: CorsOptions | false | undefined): Cors {
@@ -89,10 +93,13 @@ export function createCors(options: CorsOptions | false | undefined): Cors {
       // A refused origin gets an answer without the allow headers: the browser stops there.
       return new Response(null, { status: 204, headers })
     },
-    apply(request, response) {
+    apply(request, response, foreign) {
+      if (!policy && !foreign) return response
       const headers = response.headers
-      for (const name of [...headers.keys()]) {
-        if (name.startsWith('access-control-')) headers.delete(name)
+      if (foreign) {
+        for (const name of [...headers.keys()]) {
+          if (name.startsWith('access-control-')) headers.delete(name)
+        }
       }
       if (!policy) return response
       const allowed = allowedOrigin(request.headers.get('origin'))

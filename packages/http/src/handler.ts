@@ -214,7 +214,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     const response = matched
       ? await routes.dispatch(request, url, matched)
       : errorResponse(notFound())
-    return cors.apply(request, response)
+    return cors.apply(request, response, matched?.route.prefix === '/files')
   }
 
   return {

@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js'
  * One log line per request through `pino-http`, written when the response finishes (or the
  * connection closes first): method, route label, status, `responseTime` in ms, and the request
  * as `{ id, method, url, remoteAddress }`. Refusals are logged like the rest (4xx at `warn`,
- * 5xx at `error`); successful `/healthz` and `/metrics` answers at `debug`, so probes and
- * scrapes do not drown the log.
+ * 5xx at `error`); successful `/healthz`, `/metrics`, `/image` and `/photos` answers at
+ * `debug`, so probes, scrapes and the many picture requests of a gallery do not drown the log.
  *
  * What never reaches the log: request and response headers (so no `Authorization`, `Cookie`
  * or `Set-Cookie`), bodies, API keys anywhere in the URL (`sk_...`), the `sig` of a signed
@@ -15,7 +15,12 @@ import type { Logger } from '../logger.js'
  * the tRPC equivalent of a body).
  */
 
-const QUIET_ROUTES = new Set(['healthz', 'metrics'])
+/**
+ * Routes whose successful answers are logged at `debug`: probes and scrapes, and the picture
+ * routes, where one gallery page is dozens of image requests (a tenth of a cached hit's cost
+ * went into its log line, in the image benchmark). Their refusals are logged like any other.
+ */
+const QUIET_ROUTES = new Set(['healthz', 'metrics', 'image', 'photos'])
 
 export type RequestLog = (req: IncomingMessage, res: ServerResponse, route: string) => void
 
