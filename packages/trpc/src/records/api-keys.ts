@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import {
   DarkroomError,
+  hasScope,
   isAdmin,
   systemClock,
   uuidV7Ids,
@@ -126,7 +127,7 @@ export async function create(
     if (ownerId !== caller.ownerId) {
       throw new DarkroomError('FORBIDDEN', 'Only an admin may create keys for another owner.')
     }
-    const missing = input.scopes.filter((s) => !caller.scopes.includes(s))
+    const missing = input.scopes.filter((s) => !hasScope(caller, s))
     if (missing.length > 0) {
       throw new DarkroomError(
         'FORBIDDEN',
@@ -153,7 +154,7 @@ export async function revoke(
   if (!own) throw DarkroomError.notFound('API key', input.id)
   // As for create: a caller acts only on keys whose scopes it holds, so a read-only key handed to
   // a viewer cannot revoke its owner's write keys.
-  const missing = isAdmin(caller) ? [] : own.scopes.filter((s) => !caller.scopes.includes(s))
+  const missing = isAdmin(caller) ? [] : own.scopes.filter((s) => !hasScope(caller, s as Scope))
   if (missing.length > 0) {
     throw new DarkroomError(
       'FORBIDDEN',
