@@ -293,6 +293,32 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
     expect(image.uploaded[0]).toMatchObject({ kind: 'image', durationSec: null, width: 64 })
   })
 
+  it('with video on, a TIFF whose type only its whole file settles is still an image', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: VIDEO_ON })
+    const tiffOf = (background: string) =>
+      sharp({ create: { width: 80, height: 60, channels: 3, background } })
+        .tiff({ compression: 'none' })
+        .toBuffer()
+    const [tiff, other] = await Promise.all([tiffOf('#aa3300'), tiffOf('#0033aa')])
+    const dir2 = await mkdtemp(join(tmpdir(), 'darkroom-tiff-'))
+    try {
+      const path = join(dir2, 'scan.tif')
+      await writeFile(path, other)
+      const { uploaded } = await darkroom.photos.upload(alice, {
+        files: [
+          { filename: 'a.tif', data: Readable.from([tiff.subarray(0, 1000), tiff.subarray(1000)]) },
+          { filename: 'b.tif', data: localFile(path, other.byteLength) },
+        ],
+      })
+      expect(uploaded.map((p) => [p.kind, p.mimeType, p.width])).toEqual([
+        ['image', 'image/tiff', 80],
+        ['image', 'image/tiff', 80],
+      ])
+    } finally {
+      await rm(dir2, { recursive: true, force: true })
+    }
+  })
+
   it('never holds a streamed video in memory: spooling starts once its first bytes name it', async () => {
     const bytes = await readFile(clips['h264.mp4']!)
     const chunkBytes = 1000

@@ -10,6 +10,12 @@ export interface Identified {
    * types that are not allowed at all, which the image probe refuses naming the allowed ones.
    */
   route: 'image' | 'video'
+  /**
+   * Whether the bytes looked at settle the type. Only the whole file settles a TIFF (its first
+   * IFD may sit at the end, and TIFF-based formats are told apart there) or bytes that named
+   * nothing; every other type is named by its first bytes.
+   */
+  definitive: boolean
 }
 
 /**
@@ -21,8 +27,14 @@ export interface Identified {
  */
 export async function identify(config: DarkroomConfig, bytes: Uint8Array): Promise<Identified> {
   const mimeType = (await sniffMimeType(bytes))?.mimeType ?? 'application/octet-stream'
-  return { mimeType, route: allowedVideoTypes(config).includes(mimeType) ? 'video' : 'image' }
+  return {
+    mimeType,
+    route: allowedVideoTypes(config).includes(mimeType) ? 'video' : 'image',
+    definitive: !UNSETTLED.has(mimeType),
+  }
 }
+
+const UNSETTLED = new Set(['application/octet-stream', 'image/tiff'])
 
 /** The video types this config accepts: none unless video is enabled. */
 export function allowedVideoTypes(config: DarkroomConfig): readonly string[] {

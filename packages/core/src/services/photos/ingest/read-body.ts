@@ -12,7 +12,7 @@ import { SNIFF_BYTES } from '../../../media/sniff-mime-type.js'
 import type { BlobBody } from '../../../ports/blob-store.js'
 import type { ServiceContext } from '../../context.js'
 import { ChunkReader } from './chunk-reader.js'
-import { allowedVideoTypes, identify } from './identify.js'
+import { allowedVideoTypes, identify, type Identified } from './identify.js'
 
 /**
  * Identify, then read or spool: an upload's bytes become a `Body`, hashed as they are read.
@@ -23,8 +23,8 @@ import { allowedVideoTypes, identify } from './identify.js'
  * - Video on: the first bytes route the file. An allowed video (its magic numbers are at its
  *   start) is never held in memory: a stream is spooled to a scratch file behind those bytes,
  *   stopped at `video.maxFileBytes`, and a local file is hashed by streaming it and probed where
- *   it is. Anything else goes on as an image candidate, identified from all its bytes (the one
- *   case of two looks: a cheap routing glance at the head, then the identification).
+ *   it is. Anything else goes on as an image candidate; the head's answer stands unless it is
+ *   one only the whole file settles (a TIFF, or nothing named), which is then looked at again.
  * A local file larger than the image limit that is not a video is refused without being read.
  * Throws `PAYLOAD_TOO_LARGE` past the limit of the type found.
  */
@@ -70,14 +70,14 @@ async function fromLocalFile(ctx: ServiceContext, file: LocalFile): Promise<Body
   const imageMax = config.limits.maxFileBytes
   if (allowedVideoTypes(config).length === 0) {
     if (file.size !== null && file.size > imageMax) throw tooLarge(file.size, imageMax)
-    return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file, routed: true })
+    return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file })
   }
   const size = await scratchSpace.sizeOf(file.path)
   const head = await readAll(scratchSpace.read(file.path, { end: SNIFF_BYTES }), SNIFF_BYTES)
   const routed = await identify(config, head)
   if (routed.route === 'video') return localVideo(ctx, { path: file.path, size }, routed.mimeType)
   if (size > imageMax) throw tooLarge(null, imageMax)
-  return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file, routed: true })
+  return fromStream(ctx, { stream: scratchSpace.read(file.path), local: file, routed })
 }
 
 async function fromStream(
@@ -85,22 +85,29 @@ async function fromStream(
   source: {
     stream: Readable | AsyncIterable<Uint8Array>
     local: LocalFile | null
-    /** Already routed as an image candidate (a local file's head was looked at). */
-    routed?: boolean
+    /** What a look at its first bytes found already (a local file's head), if any. */
+    routed?: Identified
   },
 ): Promise<Body> {
   const { config } = ctx
   const imageMax = config.limits.maxFileBytes
   const reader = new ChunkReader(source.stream)
   try {
-    if (allowedVideoTypes(config).length > 0 && !source.routed) {
+    let routed = source.routed
+    if (allowedVideoTypes(config).length > 0 && !routed) {
       await reader.fill(SNIFF_BYTES)
-      const routed = await identify(config, reader.head(SNIFF_BYTES))
+      routed = await identify(config, reader.head(SNIFF_BYTES))
       if (routed.route === 'video') return await spoolVideo(ctx, reader, routed.mimeType)
     }
     if (!(await reader.fill(imageMax))) throw tooLarge(null, imageMax)
-    const checksum = () => reader.digest()
-    const held = { bytes: reader.bytes(), checksum, local: source.local, streamed: !source.local }
+    const held = {
+      bytes: reader.bytes(),
+      checksum: () => reader.digest(),
+      local: source.local,
+      streamed: !source.local,
+      // A type the first bytes settled is not looked for again in the whole file.
+      identified: routed?.definitive ? routed : undefined,
+    }
     return await fromMemory(ctx, held)
   } finally {
     reader.close()
@@ -127,14 +134,20 @@ async function spoolVideo(ctx: ServiceContext, reader: ChunkReader, mimeType: st
  */
 async function fromMemory(
   ctx: ServiceContext,
-  held: { bytes: Buffer; checksum: () => string; local: LocalFile | null; streamed: boolean },
+  held: {
+    bytes: Buffer
+    checksum: () => string
+    local: LocalFile | null
+    streamed: boolean
+    identified?: Identified | undefined
+  },
 ): Promise<Body> {
   const { config } = ctx
   const { bytes, local } = held
   const size = bytes.byteLength
   const imageMax = config.limits.maxFileBytes
   if (size > imageMax && allowedVideoTypes(config).length === 0) throw tooLarge(size, imageMax)
-  const { mimeType, route } = await identify(config, bytes)
+  const { mimeType, route } = held.identified ?? (await identify(config, bytes))
   if (route === 'image') {
     if (size > imageMax) throw tooLarge(size, imageMax)
     return { kind: 'image', mimeType, size, checksum: held.checksum(), bytes }
