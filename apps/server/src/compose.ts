@@ -197,13 +197,17 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     authenticate: http.authenticate,
     logger,
   })
-  // Every request is logged and counted under its route label, refusals included; then
-  // Darkroom's routes, and the web gallery with its single-page fallback takes what is left.
-  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+  // Every request, on either port, is logged and counted under its route label, refusals
+  // included.
+  const observe = (req: IncomingMessage, res: ServerResponse) => {
     const label = labelRequest(req, procedures)
     requestLog(req, res, label.route)
     metrics?.track(req, res, label)
-    if (label.route === 'metrics') return metricsRoute(req, res)
+    return label
+  }
+  // Darkroom's routes, then the web gallery with its single-page fallback takes what is left.
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    if (observe(req, res).route === 'metrics') return metricsRoute(req, res)
     return http.node(req, res, () => void gallery(req, res))
   }
   const listener =
@@ -262,9 +266,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
   })
   listener.use((req, res) => void handler(req, res))
   metricsListener?.use((req, res) => {
-    const label = labelRequest(req, procedures)
-    requestLog(req, res, label.route)
-    metrics?.track(req, res, label)
+    observe(req, res)
     void openMetricsRoute(req, res)
   })
 

@@ -133,12 +133,14 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   })
+  // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
   const ips = new WeakMap<Request, string>()
+  const clientIp = (request: Request) => ipOf(request, ips.get(request))
   const trpc = createTrpcRoute({
     router,
     endpoint: `${basePath}/trpc`,
     maxBodyBytes: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
-    ipOf: (request) => ipOf(request, ips.get(request)),
+    ipOf: clientIp,
     logger,
   })
 
@@ -153,7 +155,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     expiryMs: options.uploads?.expiryMs ?? 24 * 3_600_000,
     guestUploads,
     uploadLimiter,
-    ipOf: (request) => ipOf(request, ips.get(request)),
+    ipOf: clientIp,
     logger,
     clock,
     ...(uploadStore ? { uploadStore } : {}),

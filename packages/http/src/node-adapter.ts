@@ -36,17 +36,12 @@ export function toNodeHandler(options: {
   }
 }
 
-/** The Node request and response behind a `Request` made by `toNodeHandler`, if any. */
-export function nodeObjectsOf(
-  request: Request,
-): { req: IncomingMessage; res: ServerResponse } | null {
-  const node = (request as { runtime?: { node?: { req?: IncomingMessage; res?: ServerResponse } } })
-    .runtime?.node
-  return node?.req && node.res ? { req: node.req, res: node.res } : null
-}
-
-/** The client's address: the socket's under Node (no proxy headers are trusted here). */
+/**
+ * The client's address: `given` (what a Fetch platform said), else the socket's of a request
+ * made by `toNodeHandler`. No proxy header is trusted here.
+ */
 export function ipOf(request: Request, given?: string): string | undefined {
   if (given) return given
-  return nodeObjectsOf(request)?.req.socket.remoteAddress
+  const runtime = (request as { runtime?: { node?: { req?: IncomingMessage } } }).runtime
+  return runtime?.node?.req?.socket.remoteAddress
 }

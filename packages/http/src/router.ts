@@ -10,7 +10,7 @@ import { errorResponse } from './internal/responses.js'
 export type Route = (request: Request, path: string, url: URL) => Promise<Response>
 
 export interface RouteEntry {
-  /** `/trpc` matches `/trpc` and `/trpc/...`, not `/trpcx`; `/image/` only what is under it. */
+  /** `/trpc` matches `/trpc` and `/trpc/...`, not `/trpcx`. */
   prefix: string
   handle: Route
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAdmin } from '@darkroom/core'
-import { HttpProblem, toHttpError } from '@darkroom/http'
+import { HttpProblem } from '@darkroom/http'
 import { toHeaders, type Authenticate } from '@darkroom/trpc'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
+import { sendError } from './send-error.js'
 
 /**
  * `GET /metrics`: the Prometheus text exposition. On the main port it answers only to an admin
@@ -47,16 +48,7 @@ export function createMetricsRoute(options: {
       })
       res.end(req.method === 'HEAD' ? undefined : body)
     } catch (error) {
-      const { status, body, headers } = toHttpError(error, logger)
-      const text = JSON.stringify(body)
-      res.writeHead(status, {
-        ...headers,
-        ...(error instanceof HttpProblem ? error.headers : {}),
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(text),
-        'Cache-Control': 'no-store',
-      })
-      res.end(text)
+      sendError(res, error, logger)
     }
   }
 }

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http'
  * - `/trpc/<path>`: the procedure path (`photos.list`) when every call of the (batched) request
  *   is one known procedure; `trpc` for a batch of several; `unknown` if any is not a procedure.
  * - `files`, `image`, `photos`, `healthz`, `session`, `metrics`: those routes, matched like
- *   `createDarkroomHandler`'s router does (`/image/...`, `/photos/...` only under the slash).
+ *   `createDarkroomHandler`'s router does (the prefix itself or a path under it).
  * - `gallery`: any other GET or HEAD (the web gallery and its single-page fallback).
  * - `unknown`: anything else.
  */
@@ -19,8 +19,8 @@ export interface RequestLabel {
 
 const PREFIXES: readonly (readonly [prefix: string, route: string])[] = [
   ['/files', 'files'],
-  ['/image/', 'image'],
-  ['/photos/', 'photos'],
+  ['/image', 'image'],
+  ['/photos', 'photos'],
   ['/healthz', 'healthz'],
   ['/session', 'session'],
   ['/metrics', 'metrics'],
@@ -43,8 +43,7 @@ export function labelRequest(
     return { route: distinct.size === 1 ? calls[0]! : 'trpc', procedures: calls }
   }
   for (const [prefix, route] of PREFIXES) {
-    const under = prefix.endsWith('/') ? prefix : `${prefix}/`
-    if (pathname === prefix || pathname.startsWith(under)) return { route, procedures: [] }
+    if (pathname === prefix || pathname.startsWith(`${prefix}/`)) return { route, procedures: [] }
   }
   const method = req.method ?? 'GET'
   return { route: method === 'GET' || method === 'HEAD' ? 'gallery' : 'unknown', procedures: [] }

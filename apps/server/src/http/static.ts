@@ -3,8 +3,9 @@ import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { HttpProblem, toHttpError } from '@darkroom/http'
+import { HttpProblem } from '@darkroom/http'
 import type { Logger } from '../logger.js'
+import { sendError } from './send-error.js'
 import {
   acceptedEncodings,
   CompressedFiles,
@@ -137,20 +138,7 @@ export function createStaticRoute(options: StaticRouteOptions) {
       }
       await pipeline(createReadStream(file.path), res)
     } catch (error) {
-      if (res.headersSent) {
-        res.destroy()
-        return
-      }
-      const { status, body, headers } = toHttpError(error, logger)
-      const text = JSON.stringify(body)
-      res.writeHead(status, {
-        ...headers,
-        ...((error as { headers?: Record<string, string> })?.headers ?? {}),
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(text),
-        'Cache-Control': 'no-store',
-      })
-      res.end(text)
+      sendError(res, error, logger)
     }
   }
 }

@@ -1,9 +1,8 @@
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import { nextRouteHandlers, routeLikeNext } from '../../../../examples/mounting/next-route.js'
 import { createDarkroomHandler } from '../handler.js'
-import { describeMountContract } from './mount.contract.js'
+import { describeMountContract, listenMounted } from './mount.contract.js'
 
 /**
  * A Next.js App Router route handler (`app/media/[...path]/route.ts`), without Next itself: the
@@ -17,15 +16,6 @@ describeMountContract({
     const handler = createDarkroomHandler(handlerOptions)
     const app = routeLikeNext(nextRouteHandlers(handler))
     const server = createServer(getRequestListener(app, { overrideGlobalObjects: false }))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    return {
-      url: `http://127.0.0.1:${port}`,
-      async close() {
-        server.closeAllConnections()
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-        await handler.close()
-      },
-    }
+    return listenMounted(server, handler)
   },
 })

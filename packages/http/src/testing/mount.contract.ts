@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -43,6 +44,26 @@ export interface Mounted {
   url: string
   /** Stops the server and the handler (not the engine, which the suite owns). */
   close(): Promise<void>
+}
+
+/**
+ * A mount served by a node:http `server` (the framework's listener): listens on 127.0.0.1:0;
+ * `close` cuts its connections, stops it and closes the handler.
+ */
+export async function listenMounted(
+  server: Server,
+  handler: { close(): Promise<void> },
+): Promise<Mounted> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await handler.close()
+    },
+  }
 }
 
 export interface MountContractOptions {

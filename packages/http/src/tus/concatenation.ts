@@ -60,7 +60,6 @@ export async function concatenate(
     headers: tusHeaders({
       Location: `${path}/${finalId}`,
       'Upload-Concat': `final;${partIds.map((id) => `${path}/${id}`).join(' ')}`,
-      'Access-Control-Expose-Headers': `Location, ${PHOTO_ID_HEADER}, ${UPLOAD_STATE_HEADER}`,
       [PHOTO_ID_HEADER]: photoId,
       [UPLOAD_STATE_HEADER]: 'ready',
     }),
