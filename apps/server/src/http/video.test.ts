@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import * as tus from 'tus-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeNoiseJpeg, startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { startTusUpload, uploadIdOf } from '../testing/tus-upload.js'
+import { FFMPEG_MISSING } from '../../../../packages/core/src/node/testing/make-clip.js'
 
 /**
  * Video end to end: clips made here with ffmpeg, uploaded through tus-js-client in small chunks,
@@ -18,15 +19,6 @@ import { startTusUpload, uploadIdOf } from '../testing/tus-upload.js'
  */
 
 const run = promisify(execFile)
-const FFMPEG_MISSING = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' })
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' })
-    return null
-  } catch {
-    return 'ffmpeg/ffprobe not found on PATH (Debian: apt-get install ffmpeg); video tests skipped'
-  }
-})()
 if (FFMPEG_MISSING) console.warn(FFMPEG_MISSING)
 
 async function makeClip(path: string, args: string[]): Promise<Buffer> {

@@ -1,6 +1,16 @@
 import type { DarkroomConfig } from '../config.js'
 import type { Album, Photo, PhotoRecord, PhotoVariantUrls } from './types.js'
-import type { AlbumWithCount } from '../ports/metadata-store.js'
+import type { AlbumWithCount, PhotoCounter } from '../ports/metadata-store.js'
+
+/** The counters of a photo that nobody has seen yet: a new upload, a copy. */
+export const NO_COUNTS: Readonly<Pick<PhotoRecord, PhotoCounter>> = Object.freeze({
+  views: 0,
+  downloads: 0,
+  likes: 0,
+  ratingSum: 0,
+  ratingCount: 0,
+  commentCount: 0,
+})
 
 const EXT_BY_MIME: Record<string, string> = {
   'image/jpeg': 'jpg',

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { NO_COUNTS } from '../domain/photo.js'
 import type { AlbumRecord, CommentRecord, OwnerRecord, PhotoRecord } from '../domain/types.js'
 
 /**
@@ -38,12 +39,7 @@ export function makePhotoRecord(overrides: Partial<PhotoRecord> = {}): PhotoReco
     durationSec: null,
     createdAt: new Date(BUILDER_EPOCH),
     updatedAt: new Date(BUILDER_EPOCH),
-    views: 0,
-    downloads: 0,
-    likes: 0,
-    ratingSum: 0,
-    ratingCount: 0,
-    commentCount: 0,
+    ...NO_COUNTS,
     ...overrides,
   }
 }

@@ -1,6 +1,6 @@
 import { DarkroomError } from '../../errors.js'
 import { originalKey, variantKey } from '../../domain/blob-keys.js'
-import { toPhoto } from '../../domain/photo.js'
+import { NO_COUNTS, toPhoto } from '../../domain/photo.js'
 import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import type { ServiceContext } from '../context.js'
@@ -77,12 +77,7 @@ async function copyPhoto(
     deletedAt: null,
     createdAt: ctx.clock.now(),
     updatedAt: ctx.clock.now(),
-    views: 0,
-    downloads: 0,
-    likes: 0,
-    ratingSum: 0,
-    ratingCount: 0,
-    commentCount: 0,
+    ...NO_COUNTS,
   }
   const written = [copy.originalKey, ...variants.map((v) => v.key)]
   let admitted: PhotoRecord

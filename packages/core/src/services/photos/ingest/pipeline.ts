@@ -1,5 +1,5 @@
 import { isDarkroomError, type Violation } from '../../../errors.js'
-import { sanitizeFilename } from '../../../domain/photo.js'
+import { NO_COUNTS, sanitizeFilename } from '../../../domain/photo.js'
 import type { AlbumRecord, Caller, PhotoRecord } from '../../../domain/types.js'
 import type { ImageProbe } from '../../../media/probe-image.js'
 import type { ServiceContext } from '../../context.js'
@@ -199,12 +199,7 @@ function newRecord(
     durationSec: media.durationSec,
     createdAt: now,
     updatedAt: now,
-    views: 0,
-    downloads: 0,
-    likes: 0,
-    ratingSum: 0,
-    ratingCount: 0,
-    commentCount: 0,
+    ...NO_COUNTS,
   }
 }
 
