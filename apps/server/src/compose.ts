@@ -174,6 +174,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
+    profiles: config.profiles,
     uploads: {
       directory: config.uploads.directory,
       expiryMs: config.uploads.expiryMs,

@@ -101,3 +101,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/)
   })
 })
+
+describe('PROFILES', () => {
+  it('mounts named seed profiles at the root or under a base path, and names a bad entry', () => {
+    expect(loadConfig({}).profiles).toEqual([])
+    expect(loadConfig({ PROFILES: 'events, social@/social' }).profiles).toEqual([
+      { profile: 'events', basePath: '' },
+      { profile: 'social', basePath: '/social' },
+    ])
+    expect(loadConfig({ PROFILES: 'all' }).profiles.map((p) => p.profile)).toEqual([
+      'social',
+      'groups',
+      'events',
+      'imagehost',
+      'albums',
+    ])
+    expect(() => loadConfig({ PROFILES: 'events,flickr,albums@media' })).toThrow(
+      /PROFILES: unknown profile "flickr".*\n.*PROFILES: the base path of albums \("media"\) must start with \//,
+    )
+  })
+})

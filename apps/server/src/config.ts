@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
+import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
 import { z } from 'zod'
 
 /**
@@ -51,6 +52,8 @@ export interface ServerConfig {
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
+  /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
+  profiles: { profile: ProfileName; basePath: string }[]
   /** The built web gallery served at `/` (GALLERY_DIR); null: none found. */
   galleryDir: string | null
   darkroom: DarkroomConfigInput
@@ -149,6 +152,7 @@ const envSchema = z.object({
   MAX_INPUT_MEGAPIXELS: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
+  PROFILES: z.string().trim().optional(),
   GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
@@ -218,6 +222,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === (e.PORT ?? 3000)) {
     problems.push(`METRICS_PORT: must differ from PORT (${e.METRICS_PORT})`)
   }
+  const profiles = parseProfiles(e.PROFILES, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const limits: NonNullable<DarkroomConfigInput['limits']> = {}
@@ -251,6 +256,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: e.LOG_LEVEL ?? 'info',
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
+    profiles,
     galleryDir: e.GALLERY_DIR ? resolve(e.GALLERY_DIR) : defaultGalleryDir(),
     darkroom,
     uploads: {
@@ -427,4 +433,39 @@ function parseS3Url(url: string, problems: string[], env: Env): BlobTarget {
         }
       : {}),
   }
+}
+
+/**
+ * `PROFILES`: comma-separated profile names, each at the root or under its own base path
+ * (`events,social@/social`); `all` mounts every profile at the root.
+ */
+function parseProfiles(
+  value: string | undefined,
+  problems: string[],
+): { profile: ProfileName; basePath: string }[] {
+  if (!value) return []
+  const out: { profile: ProfileName; basePath: string }[] = []
+  for (const item of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const [name = '', basePath = ''] = item.split('@')
+    if (name === 'all' && basePath === '') {
+      for (const profile of PROFILE_NAMES) out.push({ profile, basePath: '' })
+      continue
+    }
+    if (!(PROFILE_NAMES as string[]).includes(name)) {
+      problems.push(`PROFILES: unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')}, all)`)
+      continue
+    }
+    if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*[^/]$/.test(basePath)) {
+      problems.push(
+        `PROFILES: the base path of ${name} ("${basePath}") must start with / and not end with /`,
+      )
+      continue
+    }
+    if (out.some((o) => o.profile === name && o.basePath === basePath)) continue
+    out.push({ profile: name as ProfileName, basePath })
+  }
+  return out
 }

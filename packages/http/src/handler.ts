@@ -18,7 +18,10 @@ import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
 import { silentLogger, type Logger } from './logger.js'
 import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
+import { receiveForm } from './api/multipart.js'
+import { readJson } from './api/json-body.js'
 import { createPhotoRoute } from './photos.js'
+import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
 import { createSessionRoute, withKeyCookie } from './session.js'
@@ -67,6 +70,12 @@ export interface DarkroomHandlerOptions {
     /** Transforms allowed to wait; more get 503. Default 64. */
     maxQueue?: number
   }
+  /**
+   * Seed APIs served verbatim beside Darkroom's own routes, by name (`'events'`) or your own
+   * `Profile`, each at the base path or under its own (`{ profile: 'social', basePath: '/social' }`).
+   * Default none.
+   */
+  profiles?: readonly ProfileMount[]
   logger?: Logger
   clock?: Clock
 }
@@ -204,14 +213,42 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     ],
     logger,
   )
+  const limits = darkroom.config.limits
+  const profiles = mountProfiles(options.profiles ?? [], {
+    darkroom,
+    serverStore,
+    authenticate,
+    guestCaller: guestUploads ? GUEST_CALLER : null,
+    receiveForm: (request, { fileFields }) =>
+      receiveForm(request, {
+        directory: join(options.dataDir, 'tmp'),
+        maxFileBytes: limits.maxFileBytes,
+        maxFiles: limits.maxFilesPerBatch,
+        maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
+        fileFields,
+      }),
+    readJson: (request) => readJson(request),
+    basePath,
+    dataDir: options.dataDir,
+    clock,
+    logger,
+  })
   const cors = createCors(options.cors)
-  const owns = (pathname: string) => routes.match(pathname) !== null
+  const inside = (pathname: string) =>
+    basePath === '' || pathname === basePath || pathname.startsWith(`${basePath}/`)
+  const owns = (pathname: string) =>
+    routes.match(pathname) !== null ||
+    (inside(pathname) && profiles.owns(pathname.slice(basePath.length) || '/'))
 
   async function handle(request: Request): Promise<Response> {
     // The preflight answer is final: `cors.apply` would strip its Allow-Methods/Headers.
     const preflight = cors.preflight(request)
     if (preflight) return preflight
     const url = new URL(request.url)
+    const profiled = inside(url.pathname)
+      ? profiles.dispatch(request, url.pathname.slice(basePath.length) || '/', url)
+      : null
+    if (profiled) return cors.apply(request, await profiled, false)
     const matched = routes.match(url.pathname)
     const response = matched
       ? await routes.dispatch(request, url, matched)
