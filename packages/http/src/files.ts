@@ -113,7 +113,8 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       }
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted
-      return await finish(request, await tus.handleWeb(request), admitted, deps)
+      const response = await tus.handleWeb(admitted.request)
+      return await finish(admitted.request, response, admitted.state, deps)
     } catch (error) {
       return errorResponse(error, logger)
     }
