@@ -218,6 +218,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       host: config.host,
       portVariable: 'PORT',
       hostVariable: 'HOST',
+      limits: config.connections,
     })
   const metricsPort = config.metrics.port
   const metricsListener =

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
 import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
 import { z } from 'zod'
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/listener.js'
 
 /**
  * The server's one config object, read from env once (this is the only module that reads
@@ -52,6 +53,8 @@ export interface ServerConfig {
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
+  /** Timeouts and socket caps of the main listener (`HTTP_*`); see http/listener.ts. */
+  connections: ConnectionLimits
   /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
   profiles: { profile: ProfileName; basePath: string }[]
   /** The built web gallery served at `/` (GALLERY_DIR); null: none found. */
@@ -153,6 +156,11 @@ const envSchema = z.object({
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
   PROFILES: z.string().trim().optional(),
+  HTTP_HEADERS_TIMEOUT_MS: int(1, 3_600_000).optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int(1, 24 * 3_600_000).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 3_600_000).optional(),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
+  HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).optional(),
   GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
@@ -257,6 +265,15 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
     profiles,
+    connections: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs,
+      keepAliveTimeoutMs:
+        e.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+      maxConnections: e.HTTP_MAX_CONNECTIONS ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+      maxConnectionsPerIp:
+        e.HTTP_MAX_CONNECTIONS_PER_IP ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerIp,
+    },
     galleryDir: e.GALLERY_DIR ? resolve(e.GALLERY_DIR) : defaultGalleryDir(),
     darkroom,
     uploads: {
