@@ -28,6 +28,7 @@ import { loadOrCreateSigningSecret } from './signing-secret.js'
 import { ensureSchema } from './jobs/ensure-schema.js'
 import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+import { guardedPost } from './webhooks/guarded-post.js'
 
 /**
  * The composition root: config → adapters (SQLite store, folder of blobs) → engine → HTTP
@@ -153,7 +154,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     logger: logger.child({ module: 'webhooks' }),
     clock,
     ...config.webhooks,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: options.fetch ?? guardedPost(config.webhookRules.urlPolicy),
     onRetry: (at) => jobs?.send(QUEUES.webhooks, at),
   })
 
@@ -175,6 +176,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
     profiles: config.profiles,
+    webhooks: config.webhookRules,
     uploads: {
       directory: config.uploads.directory,
       expiryMs: config.uploads.expiryMs,

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
 import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
+import { DEFAULT_MAX_WEBHOOKS_PER_OWNER, type WebhookUrlPolicy } from '@darkroom/trpc'
 import { z } from 'zod'
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/listener.js'
 
@@ -76,6 +77,8 @@ export interface ServerConfig {
     /** Transforms allowed to wait; more get 503. */
     maxQueue: number
   }
+  /** Where webhooks may point and how many an owner may have (`WEBHOOK_ALLOWED_*`). */
+  webhookRules: { urlPolicy: WebhookUrlPolicy; maxPerOwner: number }
   webhooks: {
     maxAttempts: number
     /** First retry delay; doubles each attempt, with jitter, up to `maxDelayMs`. */
@@ -175,6 +178,13 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(1).optional(),
   WEBHOOK_RETRY_MAX_MS: int(1).optional(),
   WEBHOOK_POLL_MS: int(10).optional(),
+  WEBHOOK_ALLOWED_PORTS: z
+    .string()
+    .trim()
+    .regex(/^(any|\d{1,5}(\s*,\s*\d{1,5})*)$/, 'must be "any" or comma-separated port numbers')
+    .optional(),
+  WEBHOOK_ALLOWED_HOSTS: z.string().trim().optional(),
+  WEBHOOK_MAX_PER_OWNER: int(1, 1000).optional(),
   VIDEO_ENABLED: bool.optional(),
   VIDEO_MAX_FILE_BYTES: int(1).optional(),
   FFMPEG_PATH: z.string().trim().min(1).optional(),
@@ -283,6 +293,19 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       cleanupIntervalMs: Math.min(10 * 60_000, Math.max(1_000, Math.round(expiryMs / 2))),
     },
     images: { maxConcurrent: e.IMAGE_CONCURRENCY ?? 4, maxQueue: e.IMAGE_QUEUE ?? 64 },
+    webhookRules: {
+      urlPolicy: {
+        allowedPorts:
+          e.WEBHOOK_ALLOWED_PORTS === 'any'
+            ? 'any'
+            : (e.WEBHOOK_ALLOWED_PORTS?.split(',').map((p) => Number(p.trim())) ?? [80, 443]),
+        allowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      },
+      maxPerOwner: e.WEBHOOK_MAX_PER_OWNER ?? DEFAULT_MAX_WEBHOOKS_PER_OWNER,
+    },
     webhooks: {
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS ?? 10,
       baseDelayMs: e.WEBHOOK_RETRY_BASE_MS ?? 10_000,

@@ -6,6 +6,7 @@ import {
   createAppRouter,
   type AppRouter,
   type Authenticate,
+  type WebhookRules,
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
@@ -70,6 +71,8 @@ export interface DarkroomHandlerOptions {
     /** Transforms allowed to wait; more get 503. Default 64. */
     maxQueue?: number
   }
+  /** Where webhooks may point (public addresses on 80/443 by default) and how many per owner. */
+  webhooks?: WebhookRules
   /**
    * Seed APIs served verbatim beside Darkroom's own routes, by name (`'events'`) or your own
    * `Profile`, each at the base path or under its own (`{ profile: 'social', basePath: '/social' }`).
@@ -139,6 +142,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     authenticate,
     guestUploads: guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null,
     clock,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   })

@@ -18,7 +18,10 @@ export {
   isApiKeyShaped,
 } from './records/api-keys.js'
 export type { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey, KeyDeps } from './records/api-keys.js'
-export { WEBHOOK_EVENT_TYPES } from './records/webhooks.js'
+export { WEBHOOK_EVENT_TYPES, DEFAULT_MAX_WEBHOOKS_PER_OWNER } from './records/webhooks.js'
+export type { WebhookRules } from './records/webhooks.js'
+export { checkWebhookUrl, vetAddress, hostOf } from './records/webhook-url.js'
+export type { WebhookUrlPolicy } from './records/webhook-url.js'
 export { TRPC_ERROR_CODE_OF, formatError } from './errors.js'
 export type { DarkroomErrorData, DarkroomErrorShape } from './errors.js'
 export type { UploadedFormFile } from './schemas/upload.js'
