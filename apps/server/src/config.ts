@@ -496,8 +496,8 @@ function parseWatermark(
 }
 
 /** The image's bytes; a file that cannot be read or is no PNG, JPEG or WebP is a problem. */
-function readWatermarkImage(path: string, problems: string[]): Uint8Array {
-  let bytes: Uint8Array
+function readWatermarkImage(path: string, problems: string[]): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>
   try {
     bytes = readFileSync(resolve(path))
   } catch (error) {
