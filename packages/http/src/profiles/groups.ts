@@ -92,6 +92,9 @@ export function toSeedPhoto(photo: Photo, region: string): SeedPhoto {
   }
 }
 
+/** The document's one path: `/v1/Photo/<photo uuid>`. */
+const PHOTO_PATH = '/v1/Photo/:id'
+
 /** PUT's body: the group to move or copy to (null: out of any group), and whether to copy. */
 const moveSchema = z.strictObject({
   GroupId: z.string().min(1).max(64).nullable(),
@@ -103,7 +106,7 @@ function photoRoutes(deps: ProfileDeps, region: string): ProfileRoute[] {
   return [
     {
       method: 'GET',
-      path: '/v1/Photo/:id',
+      path: PHOTO_PATH,
       handle: async (request) => {
         const { caller, id } = await photoRequest(request)
         return json(200, toSeedPhoto(await photos.get(caller, { id }), region))
@@ -111,7 +114,7 @@ function photoRoutes(deps: ProfileDeps, region: string): ProfileRoute[] {
     },
     {
       method: 'DELETE',
-      path: '/v1/Photo/:id',
+      path: PHOTO_PATH,
       handle: async (request) => {
         const { caller, id } = await photoRequest(request)
         await photos.delete(caller, { id })
@@ -120,7 +123,7 @@ function photoRoutes(deps: ProfileDeps, region: string): ProfileRoute[] {
     },
     {
       method: 'PUT',
-      path: '/v1/Photo/:id',
+      path: PHOTO_PATH,
       handle: async (request) => {
         const { caller, id } = await photoRequest(request)
         const input = parseInput(moveSchema, (await deps.readJson(request.request)) ?? {})
