@@ -1,7 +1,12 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
+import {
+  configSchema,
+  VARIANT_FORMATS,
+  type DarkroomConfigInput,
+  type WatermarkConfig,
+} from '@darkroom/core'
 import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
 import { DEFAULT_MAX_WEBHOOKS_PER_OWNER, type WebhookUrlPolicy } from '@darkroom/trpc'
 import { z } from 'zod'
@@ -10,8 +15,8 @@ import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/listene
 /**
  * The server's one config object, read from env once (this is the only module that reads
  * `process.env`). Every variable is validated; a bad value stops the start with a message
- * naming the variable. Engine settings (limits, variant format, public URL) are mapped onto
- * core's config input, which `createDarkroom` validates again with its own schema.
+ * naming the variable. Engine settings (limits, variant format, public URL, watermark) are
+ * mapped onto core's config input, which `createDarkroom` validates again with its own schema.
  */
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -147,6 +152,21 @@ const bool = z
   })
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v))
 
+const fraction = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/, 'must be a number from 0 to 1')
+  .transform(Number)
+  .pipe(z.number().min(0).max(1))
+
+const WATERMARK_GRAVITIES = [
+  'center',
+  'southeast',
+  'southwest',
+  'northeast',
+  'northwest',
+] as const satisfies readonly WatermarkConfig['gravity'][]
+
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
   HOST: z.string().trim().min(1).optional(),
@@ -185,6 +205,11 @@ const envSchema = z.object({
     .optional(),
   WEBHOOK_ALLOWED_HOSTS: z.string().trim().optional(),
   WEBHOOK_MAX_PER_OWNER: int(1, 1000).optional(),
+  WATERMARK_TEXT: z.string().trim().min(1).max(200, 'must be at most 200 characters').optional(),
+  WATERMARK_IMAGE: z.string().trim().min(1).optional(),
+  WATERMARK_OPACITY: fraction.optional(),
+  WATERMARK_GRAVITY: z.enum(WATERMARK_GRAVITIES).optional(),
+  WATERMARK_VARIANTS: z.string().trim().optional(),
   VIDEO_ENABLED: bool.optional(),
   VIDEO_MAX_FILE_BYTES: int(1).optional(),
   FFMPEG_PATH: z.string().trim().min(1).optional(),
@@ -241,6 +266,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     problems.push(`METRICS_PORT: must differ from PORT (${e.METRICS_PORT})`)
   }
   const profiles = parseProfiles(e.PROFILES, problems)
+  const watermark = parseWatermark(e, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const limits: NonNullable<DarkroomConfigInput['limits']> = {}
@@ -253,6 +279,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const expiryMs = Math.round((e.UPLOAD_EXPIRY_HOURS ?? 24) * 3_600_000)
   if (e.VARIANT_FORMAT) darkroom.variants = { format: e.VARIANT_FORMAT }
   if (e.PUBLIC_BASE_URL) darkroom.publicBaseUrl = e.PUBLIC_BASE_URL
+  if (watermark) darkroom.watermark = watermark
   if (e.VIDEO_ENABLED) {
     darkroom.video = {
       enabled: true,
@@ -473,6 +500,87 @@ function parseS3Url(url: string, problems: string[], env: Env): BlobTarget {
         }
       : {}),
   }
+}
+
+type WatermarkInput = NonNullable<DarkroomConfigInput['watermark']>
+
+/**
+ * `WATERMARK_TEXT` or `WATERMARK_IMAGE` (a PNG, JPEG or WebP file, read once here) switch the
+ * watermarked variants on; `WATERMARK_OPACITY`, `WATERMARK_GRAVITY` and `WATERMARK_VARIANTS`
+ * (`name=preset,...`, default `watermark=medium,watermarkSmall=small`) tune them and need one
+ * of the two. Undefined when none is set.
+ */
+function parseWatermark(
+  e: z.output<typeof envSchema>,
+  problems: string[],
+): WatermarkInput | undefined {
+  const tuning = ['WATERMARK_OPACITY', 'WATERMARK_GRAVITY', 'WATERMARK_VARIANTS'] as const
+  if (e.WATERMARK_TEXT === undefined && e.WATERMARK_IMAGE === undefined) {
+    for (const name of tuning) {
+      if (e[name] !== undefined) problems.push(`${name}: needs WATERMARK_TEXT or WATERMARK_IMAGE`)
+    }
+    return undefined
+  }
+  if (e.WATERMARK_TEXT !== undefined && e.WATERMARK_IMAGE !== undefined) {
+    problems.push('WATERMARK_IMAGE: set either WATERMARK_TEXT or WATERMARK_IMAGE, not both')
+    return undefined
+  }
+  const watermark: WatermarkInput = e.WATERMARK_IMAGE
+    ? { image: readWatermarkImage(e.WATERMARK_IMAGE, problems) }
+    : { text: e.WATERMARK_TEXT! }
+  if (e.WATERMARK_OPACITY !== undefined) watermark.opacity = e.WATERMARK_OPACITY
+  if (e.WATERMARK_GRAVITY !== undefined) watermark.gravity = e.WATERMARK_GRAVITY
+  if (e.WATERMARK_VARIANTS)
+    watermark.presets = parseWatermarkVariants(e.WATERMARK_VARIANTS, problems)
+  return watermark
+}
+
+/** The image's bytes; a file that cannot be read or is no PNG, JPEG or WebP is a problem. */
+function readWatermarkImage(path: string, problems: string[]): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>
+  try {
+    bytes = readFileSync(resolve(path))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.push(`WATERMARK_IMAGE: cannot read ${JSON.stringify(path)} (${code})`)
+    return new Uint8Array()
+  }
+  const ascii = (from: number, to: number) =>
+    Buffer.from(bytes.subarray(from, to)).toString('latin1')
+  const png = ascii(0, 8) === '\x89PNG\r\n\x1a\n'
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff
+  const webp = ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP'
+  if (!png && !jpeg && !webp) {
+    problems.push(`WATERMARK_IMAGE: ${JSON.stringify(path)} is not a PNG, JPEG or WebP file`)
+  }
+  return bytes
+}
+
+/** `watermark=medium,watermarkSmall=small`: each watermarked variant's name and its preset. */
+function parseWatermarkVariants(value: string, problems: string[]): Record<string, string> {
+  const presets = Object.keys(configSchema.parse({}).variants.presets)
+  const before = problems.length
+  const out: Record<string, string> = {}
+  for (const item of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const [name = '', preset = ''] = item.split('=').map((v) => v.trim())
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(name) || [...presets, 'original'].includes(name)) {
+      problems.push(
+        `WATERMARK_VARIANTS: ${JSON.stringify(name)} must be a new variant name ` +
+          '(letters, digits, _ or -; not original or a preset)',
+      )
+    } else if (!presets.includes(preset)) {
+      problems.push(
+        `WATERMARK_VARIANTS: ${JSON.stringify(name)} needs a preset after = (one of ${presets.join(', ')})`,
+      )
+    } else out[name] = preset
+  }
+  if (Object.keys(out).length === 0 && problems.length === before) {
+    problems.push('WATERMARK_VARIANTS: name at least one variant (watermark=medium,...)')
+  }
+  return out
 }
 
 /**

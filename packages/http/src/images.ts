@@ -99,6 +99,8 @@ export function createImageRoute(options: ImageRouteOptions) {
       const caller = await pictureCaller({
         request,
         photoId: id,
+        variant: null,
+        watermark: darkroom.config.watermark,
         signedValid: signed === 'valid',
         authenticate: options.authenticate,
         ownerOf: options.ownerOf,

@@ -19,5 +19,7 @@ export type {
   ProfileRoute,
 } from './profiles/index.js'
 export type { ProfileMount } from './profiles/mount.js'
+export { createGroupsProfile } from './profiles/groups.js'
+export type { GroupsProfileOptions } from './profiles/groups.js'
 export type { ReceivedFile, ReceivedForm } from './api/multipart.js'
 export { readJson, parseInput, violationsOf } from './api/json-body.js'

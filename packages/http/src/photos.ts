@@ -50,6 +50,8 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
       const caller = await pictureCaller({
         request,
         photoId: id,
+        variant,
+        watermark: darkroom.config.watermark,
         signedValid: signed === 'valid',
         authenticate: options.authenticate,
         ownerOf: options.ownerOf,
