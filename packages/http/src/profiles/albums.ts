@@ -56,7 +56,8 @@ export const albumsProfile: Profile = {
 
 /**
  * `GET /api/photos`: the caller's photos, newest first, as a plain array: all of them up to
- * `MAX_LIST`, or the `limit` from `offset`. `X-Total-Count` says how many there are in all.
+ * 1000 (`MAX_LIST` in albums/input.ts), or the `limit` from `offset`. `X-Total-Count` says
+ * how many there are in all.
  */
 async function listPhotos(deps: ProfileDeps, { url, requireCaller }: ProfileRequest) {
   const caller = await requireCaller()

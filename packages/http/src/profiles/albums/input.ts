@@ -20,7 +20,7 @@ import {
  */
 
 /** The most photos `GET /api/photos` returns at once, and the largest `limit`. */
-export const MAX_LIST = 1000
+const MAX_LIST = 1000
 
 const MAX_DIMENSION = 1_000_000
 
@@ -28,10 +28,8 @@ const photoId = z
   .string({ error: (issue) => (issue.input == null ? MESSAGES.noId : MESSAGES.invalidId) })
   .min(1, MESSAGES.noId)
 
-const albumId = z
-  .string({ error: invalidValue('album_id', 'ID de album o null') })
-  .min(1, invalidValue('album_id', 'ID de album o null'))
-  .nullish()
+const invalidAlbumId = invalidValue('album_id', 'ID de album o null')
+const albumId = z.string({ error: invalidAlbumId }).min(1, invalidAlbumId).nullish()
 
 function dimension(name: string) {
   const rule = invalidValue(name, `entero de 1 a ${MAX_DIMENSION}`)
