@@ -19,5 +19,7 @@ export type {
   ProfileRoute,
 } from './profiles/index.js'
 export type { ProfileMount } from './profiles/mount.js'
+export { createImagehostProfile } from './profiles/imagehost.js'
+export type { ImagehostOptions } from './profiles/imagehost.js'
 export type { ReceivedFile, ReceivedForm } from './api/multipart.js'
 export { readJson, parseInput, violationsOf } from './api/json-body.js'
