@@ -21,5 +21,7 @@ export type {
 export type { ProfileMount } from './profiles/mount.js'
 export { createGroupsProfile } from './profiles/groups.js'
 export type { GroupsProfileOptions } from './profiles/groups.js'
+export { createImagehostProfile } from './profiles/imagehost.js'
+export type { ImagehostOptions } from './profiles/imagehost.js'
 export type { ReceivedFile, ReceivedForm } from './api/multipart.js'
 export { readJson, parseInput, violationsOf } from './api/json-body.js'

@@ -44,7 +44,8 @@ export async function readJson(request: Request, maxBytes = MAX_JSON_BYTES): Pro
  * error with one violation per problem, each naming its property.
  */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value)
+  // With the input in each issue, a value of the wrong type is told from a missing one.
+  const result = schema.safeParse(value, { reportInput: true })
   if (result.success) return result.data
   throw DarkroomError.validation(violationsOf(result.error.issues), 'Invalid input.')
 }

@@ -190,6 +190,8 @@ function capMessage(name: CapInfo['name'], limit?: number): string {
       return `Espacio de almacenamiento agotado${limit === undefined ? '' : ` (maximo ${formatBytes(limit)})`}`
     case 'maxFilesPerBatch':
       return MESSAGES.oneFile
+    case 'webhooksPerOwner':
+      return `Demasiados webhooks${limit === undefined ? '' : ` (maximo ${limit})`}`
   }
 }
 
