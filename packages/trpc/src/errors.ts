@@ -49,7 +49,8 @@ const INTERNAL_MESSAGE = 'Internal server error.'
 /**
  * The error-mapping middleware's step: a failed call whose cause is a `DarkroomError` becomes a
  * `TRPCError` with the mapped code and core's message, and so does an input that failed its
- * zod schema (as `VALIDATION`, one violation per issue). Anything else is returned unchanged.
+ * zod schema (as `VALIDATION`, one violation per issue, and one per unknown key). Anything else
+ * is returned unchanged.
  */
 export function mapError(error: TRPCError): TRPCError {
   const cause = error.cause
@@ -58,8 +59,10 @@ export function mapError(error: TRPCError): TRPCError {
   // INTERNAL_SERVER_ERROR and stays one.
   if (error.code === 'BAD_REQUEST') {
     const issues = schemaIssues(cause)
-    if (issues)
-      return toTRPCError(DarkroomError.validation(issues.map(toViolation), 'Invalid input.'))
+    if (issues) {
+      const violations = issues.flatMap(toViolations)
+      return toTRPCError(DarkroomError.validation(violations, 'Invalid input.'))
+    }
   }
   return error
 }
@@ -106,10 +109,17 @@ export function formatError({
   }
 }
 
+// ---------------------------------------------------------------- schema issues → violations
+
+type PathSegment = PropertyKey | { key: PropertyKey }
+
+/** A zod issue (or a Standard Schema one, which has only `message` and `path`). */
 interface SchemaIssue {
   message: string
   code?: string
-  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>
+  path?: ReadonlyArray<PathSegment>
+  /** unrecognized_keys */
+  keys?: string[]
 }
 
 /** The issues of a zod error or a Standard Schema failure, or null. */
@@ -121,17 +131,39 @@ function schemaIssues(error: unknown): SchemaIssue[] | null {
     : null
 }
 
-function toViolation(issue: SchemaIssue): Violation {
-  const violation: Violation = { property: propertyOf(issue.path ?? []), message: issue.message }
+const ALLOWED_PREFIX = 'Allowed: '
+
+/**
+ * The message a strict input object gives its `unrecognized_keys` issue (see `strictObject` in
+ * schemas/common.ts): the keys it takes, which each unknown key's violation repeats.
+ */
+export function allowedKeysMessage(keys: readonly string[]): string {
+  return `${ALLOWED_PREFIX}${keys.join(', ')}.`
+}
+
+/** One violation per issue; an unknown key is one violation per key, at the key's own path. */
+function toViolations(issue: SchemaIssue): Violation[] {
+  const path = (issue.path ?? []).map((s) => (typeof s === 'object' ? s.key : s))
+  if (issue.code === 'unrecognized_keys' && issue.keys && issue.keys.length > 0) {
+    const allowed = issue.message.startsWith(ALLOWED_PREFIX) ? ` ${issue.message}` : ''
+    return issue.keys.map((key) => ({
+      property: propertyOf([...path, key]),
+      message: `Unknown key ${JSON.stringify(key)}.${allowed}`,
+      reason: issue.code!,
+    }))
+  }
+  const violation: Violation = {
+    property: propertyOf(path),
+    message: issue.message,
+  }
   if (issue.code) violation.reason = issue.code
-  return violation
+  return [violation]
 }
 
 /** `['files', 3, 'name']` → `files[3].name`; the whole input → `input`. */
-function propertyOf(path: ReadonlyArray<PropertyKey | { key: PropertyKey }>): string {
+function propertyOf(path: ReadonlyArray<PropertyKey>): string {
   let out = ''
-  for (const segment of path) {
-    const key = typeof segment === 'object' ? segment.key : segment
+  for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`
     else out += out ? `.${String(key)}` : String(key)
   }

@@ -77,4 +77,107 @@ describe('over HTTP (fetch adapter)', () => {
     const body = (await response.json()) as Array<{ result: { data: unknown[] } }>
     expect(body.map((r) => r.result.data.length)).toEqual([0, 1])
   })
+
+  it('refuses unknown keys with 422, one violation per key naming the keys allowed', async () => {
+    const { h, send } = await setup()
+    const { uploaded } = await h.alice.photos.upload(
+      uploadForm([{ name: 'a.jpg', bytes: await jpeg() }]),
+    )
+    const id = uploaded[0]!.id
+    const update = await send('photos.update', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, is_hidden: true, caption: 'x' }),
+    })
+    expect(update.status).toBe(422)
+    const allowed =
+      'Allowed: id, description, filename, isPublic, hidden, category, pending, postId, width, height.'
+    expect(await violationsOf(update)).toEqual([
+      {
+        property: 'is_hidden',
+        message: `Unknown key "is_hidden". ${allowed}`,
+        reason: 'unrecognized_keys',
+      },
+      {
+        property: 'caption',
+        message: `Unknown key "caption". ${allowed}`,
+        reason: 'unrecognized_keys',
+      },
+    ])
+    expect((await h.alice.photos.get({ id })).hidden).toBe(false)
+
+    const list = await send(`photos.list?input=${encodeURIComponent('{"category_id":"x"}')}`)
+    expect(list.status).toBe(422)
+    expect(await violationsOf(list)).toEqual([
+      expect.objectContaining({
+        property: 'category_id',
+        message: expect.stringMatching(/^Unknown key "category_id"\. Allowed: albumId, category, /),
+      }),
+    ])
+    // In a batch, only the call with the unknown key fails.
+    const batch = await send(
+      `albums.list,photos.get?batch=1&input=${encodeURIComponent(JSON.stringify({ 1: { id, extra: 1 } }))}`,
+    )
+    const [albums, get] = (await batch.json()) as [
+      { result?: unknown },
+      { error?: { data: { httpStatus: number } } },
+    ]
+    expect(albums.result).toBeDefined()
+    expect(get.error?.data.httpStatus).toBe(422)
+  })
+
+  it('refuses unknown form fields of photos.upload; file, image and photos name files', async () => {
+    const { h, send } = await setup()
+    const album = await h.alice.albums.create({ title: 'Party' })
+    const form = uploadForm([{ name: 'a.jpg', bytes: await jpeg() }], { album_id: album.id })
+    const refused = await send('photos.upload', { method: 'POST', body: form })
+    expect(refused.status).toBe(422)
+    expect(await violationsOf(refused)).toEqual([
+      {
+        property: 'album_id',
+        message:
+          'Unknown key "album_id". Allowed: files, file, image, photos, albumId, category, ' +
+          'description, isPublic, pending, setProfilePicture, postId.',
+        reason: 'unrecognized_keys',
+      },
+    ])
+    expect((await h.alice.photos.list({})).total).toBe(0)
+
+    const aliases = new FormData()
+    for (const name of ['file', 'image', 'photos']) {
+      aliases.append(name, new File([await jpeg()], `${name}.jpg`))
+    }
+    aliases.append('albumId', album.id)
+    const accepted = await send('photos.upload', { method: 'POST', body: aliases })
+    expect(accepted.status).toBe(200)
+    const body = (await accepted.json()) as {
+      result: { data: { uploaded: { filename: string }[] } }
+    }
+    expect(body.result.data.uploaded.map((p) => p.filename)).toEqual([
+      'file.jpg',
+      'image.jpg',
+      'photos.jpg',
+    ])
+    expect((await h.alice.photos.list({ albumId: album.id })).total).toBe(3)
+
+    const notFile = new FormData()
+    notFile.append('files', new File([await jpeg()], 'a.jpg'))
+    notFile.append('image', 'not a file')
+    const wrong = await send('photos.upload', { method: 'POST', body: notFile })
+    expect(await violationsOf(wrong)).toEqual([
+      expect.objectContaining({
+        property: 'files[1]',
+        message: expect.stringContaining('"files"'),
+      }),
+    ])
+  })
 })
+
+async function violationsOf(response: Response): Promise<unknown> {
+  expect(response.status).toBe(422)
+  const body = (await response.json()) as {
+    error: { data: { darkroom: { code: string; violations: unknown[] } } }
+  }
+  expect(body.error.data.darkroom.code).toBe('VALIDATION')
+  return body.error.data.darkroom.violations
+}
