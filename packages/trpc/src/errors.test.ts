@@ -48,7 +48,7 @@ describe('schema issues as violations', () => {
   })
   const violationsOf = (input: unknown) => {
     const result = schema.safeParse(input)
-    const mapped = mapError(new TRPCError({ code: 'BAD_REQUEST', cause: result.error }))
+    const mapped = mapError(new TRPCError({ code: 'BAD_REQUEST', cause: result.error }), input)
     expect(isDarkroomError(mapped.cause) && mapped.cause.code).toBe('VALIDATION')
     return (mapped.cause as DarkroomError).violations
   }
@@ -70,6 +70,25 @@ describe('schema issues as violations', () => {
         property: 'x',
         message: 'Unknown key "x". Allowed: title, items.',
         reason: 'unrecognized_keys',
+      },
+    ])
+  })
+
+  it('tells a missing key from a wrong type, at any depth', () => {
+    expect(violationsOf({ items: [{ name: 3 }, {}] })).toEqual([
+      { property: 'title', message: 'title is required.', reason: 'invalid_type' },
+      {
+        property: 'items[0].name',
+        message: 'items[0].name: expected a string, received number',
+        reason: 'invalid_type',
+      },
+      { property: 'items[1].name', message: 'items[1].name is required.', reason: 'invalid_type' },
+    ])
+    expect(violationsOf(null)).toEqual([
+      {
+        property: 'input',
+        message: 'input: expected an object, received null',
+        reason: 'invalid_type',
       },
     ])
   })

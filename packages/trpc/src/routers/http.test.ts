@@ -163,12 +163,91 @@ describe('over HTTP (fetch adapter)', () => {
     const notFile = new FormData()
     notFile.append('files', new File([await jpeg()], 'a.jpg'))
     notFile.append('image', 'not a file')
+    notFile.append('isPublic', 'maybe')
     const wrong = await send('photos.upload', { method: 'POST', body: notFile })
     expect(await violationsOf(wrong)).toEqual([
       expect.objectContaining({
         property: 'files[1]',
         message: expect.stringContaining('"files"'),
       }),
+      expect.objectContaining({
+        property: 'isPublic',
+        message: 'isPublic: expected true or false (or 1/0, on/off, yes/no).',
+      }),
+    ])
+  })
+
+  it('names the property in every violation', async () => {
+    const { send } = await setup()
+    const post = (path: string, input: unknown) =>
+      send(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      })
+    const get = (path: string, input: unknown) =>
+      send(`${path}?input=${encodeURIComponent(JSON.stringify(input))}`)
+
+    expect(await violationsOf(await post('photos.update', {}))).toEqual([
+      { property: 'id', message: 'id is required.', reason: 'invalid_type' },
+    ])
+    expect(await violationsOf(await post('photos.update', { id: 5 }))).toEqual([
+      { property: 'id', message: 'id: expected a string, received number', reason: 'invalid_type' },
+    ])
+    expect(await violationsOf(await get('photos.get', 'abc'))).toEqual([
+      {
+        property: 'input',
+        message: 'input: expected an object, received string',
+        reason: 'invalid_type',
+      },
+    ])
+    expect(await violationsOf(await get('photos.getMany', { ids: ['a', 7, ''] }))).toEqual([
+      {
+        property: 'ids[1]',
+        message: 'ids[1]: expected a string, received number',
+        reason: 'invalid_type',
+      },
+      { property: 'ids[2]', message: 'An id is required.', reason: 'too_small' },
+    ])
+    expect(
+      await violationsOf(await get('photos.list', { sort: 'nope', hidden: 'yes', limit: 1.5 })),
+    ).toEqual([
+      {
+        property: 'hidden',
+        message: 'hidden: expected a boolean, received string',
+        reason: 'invalid_type',
+      },
+      {
+        property: 'sort',
+        message:
+          'sort: expected one of "uploaded", "taken", "filename", "size", "rating", "position"',
+        reason: 'invalid_value',
+      },
+      // A schema's own message that names its property stays as it is.
+      {
+        property: 'limit',
+        message: 'The limit is a whole number from 1 to 200.',
+        reason: 'invalid_type',
+      },
+    ])
+    // One that does not gets the property in front.
+    expect(await violationsOf(await post('photos.move', { id: 'a', albumId: ' ' }))).toEqual([
+      { property: 'albumId', message: 'albumId: An id is required.', reason: 'too_small' },
+    ])
+    expect(
+      await violationsOf(
+        await post('albums.update', { id: 'a', title: 'x'.repeat(201), photoCap: 'many' }),
+      ),
+    ).toEqual([
+      { property: 'title', message: 'The title has 1 to 200 characters.', reason: 'too_big' },
+      {
+        property: 'photoCap',
+        message: 'photoCap: expected a number, received string',
+        reason: 'invalid_type',
+      },
+    ])
+    expect(await violationsOf(await post('photos.update', { id: 'a', filename: '' }))).toEqual([
+      { property: 'filename', message: 'filename: at least 1 character', reason: 'too_small' },
     ])
   })
 })

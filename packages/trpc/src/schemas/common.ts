@@ -30,7 +30,9 @@ export const idSchema = z.string().trim().min(1, { error: 'An id is required.' }
 
 /** `true`/`false`, and in form fields also `1`/`0`, `on`/`off`, `yes`/`no`. */
 export const formBooleanSchema = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no', ''])])
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no', ''])], {
+    error: 'expected true or false (or 1/0, on/off, yes/no).',
+  })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'on' || v === 'yes')
 
 /**
