@@ -201,6 +201,8 @@ export function describeMountContract(options: MountContractOptions): void {
         `/image/${randomUUID()}.gif`,
         '/photos/nothing',
         '/photos/a/b/c/d.jpg',
+        '/healthz/x',
+        '/session/x',
       ]
       for (const path of paths) {
         // Every method Darkroom's routes take (a Next route module exports no PUT: Next's 405).
