@@ -9,6 +9,7 @@ import {
   type WebhookRules,
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
+import { createApiNotFoundRoute } from './api-not-found.js'
 import { GUEST_CALLER } from './auth.js'
 import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
@@ -87,7 +88,8 @@ export interface DarkroomHandler {
   /**
    * The Fetch form, `(Request) => Promise<Response>`: Hono, Next.js route handlers, Bun, Deno.
    * `info.ip` is the client's address when the platform knows it (per-IP limits on guests).
-   * A path outside the handler's routes answers a JSON 404.
+   * A path outside the handler's routes answers a JSON 404, and so does an unknown path under
+   * one of its prefixes, whatever the method.
    */
   fetch(request: Request, info?: { ip?: string }): Promise<Response>
   /**
@@ -111,7 +113,8 @@ export interface DarkroomHandler {
 /**
  * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
  * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
- * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`. Nothing here
+ * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`; `/api/...` is
+ * reserved (a JSON 404 for now). An unknown path under any of these answers a JSON 404. Nothing here
  * reads `process.env`: the app passes everything in.
  *
  * @example
@@ -212,8 +215,9 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/files', handle: (request) => files.handle(request) },
       { prefix: '/image', handle: image },
       { prefix: '/photos', handle: photo },
-      { prefix: '/healthz', handle: health },
-      { prefix: '/session', handle: session },
+      { prefix: '/healthz', handle: health, exact: true },
+      { prefix: '/session', handle: session, exact: true },
+      { prefix: '/api', handle: createApiNotFoundRoute() },
     ],
     logger,
   )

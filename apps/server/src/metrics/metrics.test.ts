@@ -97,7 +97,7 @@ describe('/metrics on the main port', () => {
     await fetch(`${server.url}/image/${id}.jpg?w=64`)
     await fetch(`${server.url}/photos/${id}/small.webp`)
     await fetch(`${server.url}/healthz`)
-    await fetch(`${server.url}/some/gallery/page`)
+    await fetch(`${server.url}/some/gallery/page`, { headers: { accept: 'text/html' } })
     await fetch(`${server.url}/assets/missing-1234.js`)
     await fetch(`${server.url}/whatever`, { method: 'DELETE' })
 
@@ -116,7 +116,7 @@ describe('/metrics on the main port', () => {
     expect(count('healthz', 'GET', '200')).toBe(1)
     expect(count('gallery', 'GET', '404')).toBe(1)
     expect(count('gallery', 'GET', '200')).toBe(1)
-    expect(count('unknown', 'DELETE', '405')).toBe(1)
+    expect(count('unknown', 'DELETE', '404')).toBe(1)
     expect(count('metrics', 'GET', '200')).toBeGreaterThanOrEqual(1)
     expect(
       value(text, 'darkroom_http_request_duration_seconds_count', {
