@@ -127,12 +127,13 @@ describe('ChunkedUploadStore', () => {
     const upload = await create(10)
     await put(upload, 0, bytes(10, 1))
     let release!: () => void
-    const running = store.complete(
-      'alice',
-      upload.id,
-      () => new Promise<void>((r) => (release = r)),
-    )
-    await new Promise((r) => setTimeout(r, 20))
+    let entered!: () => void
+    const ingesting = new Promise<void>((r) => (entered = r))
+    const running = store.complete('alice', upload.id, () => {
+      entered()
+      return new Promise<void>((r) => (release = r))
+    })
+    await ingesting
     await expect(store.complete('alice', upload.id, async () => undefined)).rejects.toMatchObject({
       code: 'CONFLICT',
     })
