@@ -19,6 +19,8 @@ export type {
   ProfileRoute,
 } from './profiles/index.js'
 export type { ProfileMount } from './profiles/mount.js'
+export { createEventsProfile } from './profiles/events.js'
+export type { EventsProfileOptions } from './profiles/events.js'
 export { createGroupsProfile } from './profiles/groups.js'
 export type { GroupsProfileOptions } from './profiles/groups.js'
 export { createImagehostProfile } from './profiles/imagehost.js'
