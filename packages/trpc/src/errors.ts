@@ -61,8 +61,9 @@ export function mapError(error: TRPCError, input?: unknown): TRPCError {
   if (error.code === 'BAD_REQUEST') {
     const issues = schemaIssues(cause)
     if (issues) {
-      const violations = issues.flatMap((issue) => toViolations(issue, input))
-      return toTRPCError(DarkroomError.validation(violations, 'Invalid input.'))
+      return toTRPCError(
+        DarkroomError.validation(schemaViolations(issues, input), 'Invalid input.'),
+      )
     }
   }
   return error
@@ -115,7 +116,7 @@ export function formatError({
 type PathSegment = PropertyKey | { key: PropertyKey }
 
 /** A zod issue (or a Standard Schema one, which has only `message` and `path`). */
-interface SchemaIssue {
+export interface SchemaIssue {
   message: string
   code?: string
   path?: ReadonlyArray<PathSegment>
@@ -155,6 +156,15 @@ const ALLOWED_PREFIX = 'Allowed: '
  */
 export function allowedKeysMessage(keys: readonly string[]): string {
   return `${ALLOWED_PREFIX}${keys.join(', ')}.`
+}
+
+/**
+ * A schema's issues (zod's, or any Standard Schema's) as Darkroom violations, for every edge
+ * that validates input (tRPC here, the REST twin and the seed profiles in `@darkroom/http`):
+ * `input` is the raw input the schema was given.
+ */
+export function schemaViolations(issues: readonly SchemaIssue[], input: unknown): Violation[] {
+  return issues.flatMap((issue) => toViolations(issue, input))
 }
 
 /**

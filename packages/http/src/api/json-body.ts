@@ -1,4 +1,5 @@
-import { DarkroomError, type Violation } from '@darkroom/core'
+import { DarkroomError } from '@darkroom/core'
+import { schemaViolations, type SchemaIssue } from '@darkroom/trpc'
 import type { z } from 'zod'
 import { HttpProblem } from '../errors.js'
 
@@ -44,43 +45,12 @@ export async function readJson(request: Request, maxBytes = MAX_JSON_BYTES): Pro
  * error with one violation per problem, each naming its property.
  */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  // With the input in each issue, a value of the wrong type is told from a missing one.
-  const result = schema.safeParse(value, { reportInput: true })
+  const result = schema.safeParse(value)
   if (result.success) return result.data
-  throw DarkroomError.validation(violationsOf(result.error.issues), 'Invalid input.')
-}
-
-/** zod issues as violations: an unknown key is one violation naming that key. */
-export function violationsOf(issues: readonly z.core.$ZodIssue[]): Violation[] {
-  const out: Violation[] = []
-  for (const issue of issues) {
-    const base = pathOf(issue.path)
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const property = base ? `${base}.${key}` : key
-        out.push({ property, message: `Unknown key "${key}".`, reason: issue.code })
-      }
-      continue
-    }
-    const property = base || 'input'
-    const message =
-      issue.code === 'invalid_type' && issue.input === undefined
-        ? `${property} is required.`
-        : issue.message.includes(property)
-          ? issue.message
-          : `${property}: ${issue.message}`
-    out.push({ property, message, reason: issue.code })
-  }
-  return out
-}
-
-function pathOf(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`
-    else out += out ? `.${String(key)}` : String(key)
-  }
-  return out
+  throw DarkroomError.validation(
+    schemaViolations(result.error.issues as readonly SchemaIssue[], value),
+    'Invalid input.',
+  )
 }
 
 function tooLarge(max: number): DarkroomError {

@@ -720,7 +720,7 @@ describe('PATCH /api/image/{id}', () => {
       validation(
         {
           property: 'isPublic',
-          message: 'isPublic: Invalid input: expected boolean, received string',
+          message: 'isPublic: expected a boolean, received string',
         },
         { property: 'title', message: 'Unknown key "title".' },
       ),
