@@ -4,8 +4,10 @@ import {
   apiKeyAuthenticator,
   combineAuthenticators,
   createAppRouter,
+  MAX_FORM_FILE_BYTES,
   type AppRouter,
   type Authenticate,
+  type UploadPolicy,
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
@@ -21,6 +23,7 @@ import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { receiveForm } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
 import { createPhotoRoute } from './photos.js'
+import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
@@ -108,7 +111,9 @@ export interface DarkroomHandler {
 /**
  * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
  * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
- * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`. Nothing here
+ * variants), `/session` (the picture cookie), `/healthz`, and `/api` (the REST twin under
+ * `/api/darkroom/v1`, its OpenAPI document at `/api/openapi.json` and page at `/api/docs`, a
+ * JSON 404 for the rest of `/api` that no seed profile takes), under `basePath`. Nothing here
  * reads `process.env`: the app passes everything in.
  *
  * @example
@@ -134,14 +139,13 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     perMinute: options.uploads?.perMinute ?? 600,
     clock,
   })
-  const router = createAppRouter(darkroom, {
-    serverStore,
-    authenticate,
+  // The router's upload rules; the REST twin's multipart upload admits by the same.
+  const uploadPolicy: UploadPolicy = {
     guestUploads: guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null,
-    clock,
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
-  })
+  }
+  const router = createAppRouter(darkroom, { serverStore, authenticate, clock, ...uploadPolicy })
   // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
   const ips = new WeakMap<Request, string>()
   const clientIp = (request: Request) => ipOf(request, ips.get(request))
@@ -200,6 +204,31 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   })
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({ authenticate, basePath, logger })
+  const limits = darkroom.config.limits
+  const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
+    directory: join(options.dataDir, 'tmp'),
+    maxFileBytes,
+    maxFiles: limits.maxFilesPerBatch,
+    maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
+    fileFields,
+  })
+  // A form's file may be a video (up to the form's own cap) when videos are on.
+  const video = darkroom.config.video
+  const maxFormFileBytes = video.enabled
+    ? Math.max(limits.maxFileBytes, Math.min(video.maxFileBytes, MAX_FORM_FILE_BYTES))
+    : limits.maxFileBytes
+  const api = createApiRoute({
+    router,
+    darkroom,
+    authenticate,
+    uploadPolicy,
+    basePath,
+    receiveForm: (request, fileFields) =>
+      receiveForm(request, formOptions(fileFields, maxFormFileBytes)),
+    maxFileBytes: maxFormFileBytes,
+    ipOf: clientIp,
+    logger,
+  })
 
   const routes = createRouter(
     basePath,
@@ -210,23 +239,16 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/photos', handle: photo },
       { prefix: '/healthz', handle: health },
       { prefix: '/session', handle: session },
+      { prefix: '/api', handle: api },
     ],
     logger,
   )
-  const limits = darkroom.config.limits
   const profiles = mountProfiles(options.profiles ?? [], {
     darkroom,
     serverStore,
     authenticate,
     guestCaller: guestUploads ? GUEST_CALLER : null,
-    receiveForm: (request, { fileFields }) =>
-      receiveForm(request, {
-        directory: join(options.dataDir, 'tmp'),
-        maxFileBytes: limits.maxFileBytes,
-        maxFiles: limits.maxFilesPerBatch,
-        maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
-        fileFields,
-      }),
+    receiveForm: (request, { fileFields }) => receiveForm(request, formOptions(fileFields)),
     readJson: (request) => readJson(request),
     basePath,
     dataDir: options.dataDir,

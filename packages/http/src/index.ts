@@ -21,3 +21,7 @@ export type {
 export type { ProfileMount } from './profiles/mount.js'
 export type { ReceivedFile, ReceivedForm } from './api/multipart.js'
 export { readJson, parseInput, violationsOf } from './api/json-body.js'
+export { REST_PREFIX, REST_OPERATIONS } from './rest/operations.js'
+export type { RestOperation } from './rest/operations.js'
+export { buildOpenApiDocument } from './rest/openapi.js'
+export type { OpenApiDocument, OpenApiOptions } from './rest/openapi.js'
