@@ -4,12 +4,13 @@ import {
   apiKeyAuthenticator,
   combineAuthenticators,
   createAppRouter,
+  MAX_FORM_FILE_BYTES,
   type AppRouter,
   type Authenticate,
   type WebhookRules,
+  type UploadPolicy,
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
-import { createApiNotFoundRoute } from './api-not-found.js'
 import { GUEST_CALLER } from './auth.js'
 import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
@@ -23,6 +24,7 @@ import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { receiveForm } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
 import { createPhotoRoute } from './photos.js'
+import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
@@ -113,8 +115,9 @@ export interface DarkroomHandler {
 /**
  * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
  * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
- * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`; `/api/...` is
- * reserved (a JSON 404 for now). An unknown path under any of these answers a JSON 404. Nothing here
+ * variants), `/session` (the picture cookie), `/healthz`, and `/api` (the REST twin under
+ * `/api/darkroom/v1`, its OpenAPI document at `/api/openapi.json` and page at `/api/docs`, a
+ * JSON 404 for the rest of `/api` that no seed profile takes), under `basePath`. Nothing here
  * reads `process.env`: the app passes everything in.
  *
  * @example
@@ -140,14 +143,18 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     perMinute: options.uploads?.perMinute ?? 600,
     clock,
   })
+  // The router's upload rules; the REST twin's multipart upload admits by the same.
+  const uploadPolicy: UploadPolicy = {
+    guestUploads: guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null,
+    rateLimit: ({ caller, guest, ip }) =>
+      uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
+  }
   const router = createAppRouter(darkroom, {
     serverStore,
     authenticate,
-    guestUploads: guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null,
     clock,
+    ...uploadPolicy,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
-    rateLimit: ({ caller, guest, ip }) =>
-      uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   })
   // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
   const ips = new WeakMap<Request, string>()
@@ -207,6 +214,31 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   })
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({ authenticate, basePath, logger })
+  const limits = darkroom.config.limits
+  const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
+    directory: join(options.dataDir, 'tmp'),
+    maxFileBytes,
+    maxFiles: limits.maxFilesPerBatch,
+    maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
+    fileFields,
+  })
+  // A form's file may be a video (up to the form's own cap) when videos are on.
+  const video = darkroom.config.video
+  const maxFormFileBytes = video.enabled
+    ? Math.max(limits.maxFileBytes, Math.min(video.maxFileBytes, MAX_FORM_FILE_BYTES))
+    : limits.maxFileBytes
+  const api = createApiRoute({
+    router,
+    darkroom,
+    authenticate,
+    uploadPolicy,
+    basePath,
+    receiveForm: (request, fileFields) =>
+      receiveForm(request, formOptions(fileFields, maxFormFileBytes)),
+    maxFileBytes: maxFormFileBytes,
+    ipOf: clientIp,
+    logger,
+  })
 
   const routes = createRouter(
     basePath,
@@ -217,24 +249,16 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/photos', handle: photo },
       { prefix: '/healthz', handle: health, exact: true },
       { prefix: '/session', handle: session, exact: true },
-      { prefix: '/api', handle: createApiNotFoundRoute() },
+      { prefix: '/api', handle: api },
     ],
     logger,
   )
-  const limits = darkroom.config.limits
   const profiles = mountProfiles(options.profiles ?? [], {
     darkroom,
     serverStore,
     authenticate,
     guestCaller: guestUploads ? GUEST_CALLER : null,
-    receiveForm: (request, { fileFields }) =>
-      receiveForm(request, {
-        directory: join(options.dataDir, 'tmp'),
-        maxFileBytes: limits.maxFileBytes,
-        maxFiles: limits.maxFilesPerBatch,
-        maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
-        fileFields,
-      }),
+    receiveForm: (request, { fileFields }) => receiveForm(request, formOptions(fileFields)),
     readJson: (request) => readJson(request),
     basePath,
     dataDir: options.dataDir,

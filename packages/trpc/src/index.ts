@@ -3,6 +3,8 @@ export type { AppRouter, AppRouterOptions } from './routers/app.js'
 export { createContext, createContextInner, toHeaders } from './context.js'
 export type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
 export { createCallerFactory } from './trpc.js'
+export { resolveUploadCaller } from './upload-caller.js'
+export type { UploadPolicy } from './upload-caller.js'
 export {
   apiKeyAuthenticator,
   bearerToken,
@@ -25,6 +27,7 @@ export type { WebhookUrlPolicy } from './records/webhook-url.js'
 export { TRPC_ERROR_CODE_OF, formatError, schemaViolations } from './errors.js'
 export type { DarkroomErrorData, DarkroomErrorShape, SchemaIssue } from './errors.js'
 export type { UploadedFormFile } from './schemas/upload.js'
+export { MAX_FORM_FILE_BYTES } from './schemas/upload.js'
 export { UploadRecords, isUnsettled } from './records/uploads.js'
 export { OutboxEventSink } from './records/webhook-outbox.js'
 export type { OutboxEventSinkOptions } from './records/webhook-outbox.js'

@@ -9,6 +9,7 @@ import {
 import { initTRPC } from '@trpc/server'
 import type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
 import { formatError, mapError } from './errors.js'
+import { resolveUploadCaller } from './upload-caller.js'
 
 /**
  * The one `initTRPC`. Every procedure starts from `baseProcedure`, whose middleware maps a
@@ -82,15 +83,13 @@ export function createProcedures(deps: ProcedureDeps) {
     return next({ ctx: { caller: ctx.caller } })
   })
 
-  const guest = deps.guestUploads
   const uploadProcedure = publicProcedure.use(async ({ ctx, next }) => {
-    const caller: Caller | null =
-      ctx.caller ?? (guest ? { ownerId: guest.ownerId, scopes: ['photos.write'] } : null)
-    if (!caller) throw unauthenticated()
     // Before the input (the multipart body) is parsed: a refused request costs no parsing.
-    if (deps.rateLimit) {
-      await deps.rateLimit({ caller, guest: !ctx.caller, headers: ctx.headers, ip: ctx.ip })
-    }
+    const caller = await resolveUploadCaller(deps, {
+      caller: ctx.caller,
+      headers: ctx.headers,
+      ip: ctx.ip,
+    })
     return next({ ctx: { caller } })
   })
 

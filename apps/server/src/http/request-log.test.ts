@@ -138,6 +138,8 @@ describe('labelRequest', () => {
     expect(label('GET', '/healthz')).toBe('healthz')
     expect(label('POST', '/session')).toBe('session')
     expect(label('GET', '/api/v1/photos')).toBe('api')
+    expect(label('DELETE', '/api/darkroom/v1/photos/abc')).toBe('api')
+    expect(label('GET', '/apix')).toBe('gallery')
     expect(label('GET', '/metrics')).toBe('metrics')
     expect(label('GET', '/metricsx')).toBe('gallery')
     expect(label('GET', '/albums/123')).toBe('gallery')
