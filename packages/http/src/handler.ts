@@ -280,12 +280,12 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     const profiled = inside(url.pathname)
       ? profiles.dispatch(request, url.pathname.slice(basePath.length) || '/', url)
       : null
-    if (profiled) return cors.apply(request, await profiled, false)
+    if (profiled) return cors.apply(request, closeIfRefused(await profiled), false)
     const matched = routes.match(url.pathname)
     const response = matched
       ? await routes.dispatch(request, url, matched)
       : errorResponse(notFound())
-    return cors.apply(request, response, matched?.route.prefix === '/files')
+    return cors.apply(request, closeIfRefused(response), matched?.route.prefix === '/files')
   }
 
   return {
@@ -303,6 +303,16 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       uploadStore?.close?.()
     },
   }
+}
+
+/**
+ * A body refused as too large was left unread: the connection cannot carry another request
+ * after it, so the answer says so (a kept-alive client would otherwise send its next request
+ * into a socket that is about to close).
+ */
+function closeIfRefused(response: Response): Response {
+  if (response.status === 413) response.headers.set('Connection', 'close')
+  return response
 }
 
 /** `/media/` → `/media`, `/` → ''. A base path must start with a slash. */

@@ -136,6 +136,8 @@ describe('profiles mounted in the handler', () => {
     expect(curl.json).toEqual({ body: { is_hidden: true } })
     const big = await server.send('PATCH', '/things/1', { body: 'x'.repeat(1024 * 1024 + 1) })
     expect(big.status).toBe(413)
+    // The body was left unread: the connection is not reused.
+    expect(big.headers.get('connection')).toBe('close')
     const bad = await server.send('PATCH', '/things/1', { body: '{nope' })
     expect(bad.status).toBe(400)
   })

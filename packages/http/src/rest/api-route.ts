@@ -87,10 +87,8 @@ export function createApiRoute(options: ApiRouteOptions): Route {
       if (match.kind === 'method') throw methodNotAllowed(match.allow)
       return await match.handle(request, match.params, url)
     } catch (error) {
-      const mapped = restError(error)
-      // A body refused unread (413) leaves bytes on the connection: it must not be reused.
-      const tooLarge = isDarkroomError(mapped) && mapped.code === 'PAYLOAD_TOO_LARGE'
-      return errorResponse(mapped, logger, tooLarge ? { Connection: 'close' } : {})
+      // A 413 (a body refused unread) closes the connection: see the handler.
+      return errorResponse(restError(error), logger)
     }
   }
 }
