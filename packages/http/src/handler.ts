@@ -4,6 +4,7 @@ import {
   apiKeyAuthenticator,
   combineAuthenticators,
   createAppRouter,
+  FILE_FIELDS,
   MAX_FORM_FILE_BYTES,
   type AppRouter,
   type Authenticate,
@@ -159,10 +160,23 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
   const ips = new WeakMap<Request, string>()
   const clientIp = (request: Request) => ipOf(request, ips.get(request))
+  const limits = darkroom.config.limits
+  const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
+    directory: join(options.dataDir, 'tmp'),
+    maxFileBytes,
+    maxFiles: limits.maxFilesPerBatch,
+    maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
+    fileFields,
+  })
+  // A form's file may be a video (up to the form's own cap) when videos are on.
+  const video = darkroom.config.video
+  const maxFormFileBytes = video.enabled
+    ? Math.max(limits.maxFileBytes, Math.min(video.maxFileBytes, MAX_FORM_FILE_BYTES))
+    : limits.maxFileBytes
   const trpc = createTrpcRoute({
     router,
     endpoint: `${basePath}/trpc`,
-    maxBodyBytes: Math.max(darkroom.config.limits.maxFileBytes, 512 * 1024 * 1024),
+    receiveForm: (request) => receiveForm(request, formOptions(FILE_FIELDS, maxFormFileBytes)),
     ipOf: clientIp,
     logger,
   })
@@ -214,19 +228,6 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   })
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({ authenticate, basePath, logger })
-  const limits = darkroom.config.limits
-  const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
-    directory: join(options.dataDir, 'tmp'),
-    maxFileBytes,
-    maxFiles: limits.maxFilesPerBatch,
-    maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
-    fileFields,
-  })
-  // A form's file may be a video (up to the form's own cap) when videos are on.
-  const video = darkroom.config.video
-  const maxFormFileBytes = video.enabled
-    ? Math.max(limits.maxFileBytes, Math.min(video.maxFileBytes, MAX_FORM_FILE_BYTES))
-    : limits.maxFileBytes
   const api = createApiRoute({
     router,
     darkroom,

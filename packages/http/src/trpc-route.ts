@@ -2,14 +2,18 @@ import { isDarkroomError } from '@darkroom/core'
 import type { AppRouter, RequestContext } from '@darkroom/trpc'
 import { getTRPCErrorShape, TRPCError } from '@trpc/server'
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
+import { openAsBlob } from 'node:fs'
+import { MAX_JSON_BYTES } from './api/json-body.js'
+import type { ReceivedForm } from './api/multipart.js'
 import { json } from './internal/responses.js'
 import type { Logger } from './logger.js'
 import type { Route } from './router.js'
 
 /**
- * `/trpc` through tRPC's Fetch adapter (batching on). A request body is cut off past
+ * `/trpc` through tRPC's Fetch adapter (batching on). A JSON body is cut off past
  * `maxBodyBytes` (a declared `Content-Length` over it is refused before a byte is read) with
- * tRPC's own `PAYLOAD_TOO_LARGE`, so clients get the error in the shape they decode. A
+ * tRPC's own `PAYLOAD_TOO_LARGE`, so clients get the error in the shape they decode; a
+ * multipart body (`photos.upload`) is spooled to disk file by file (see `SpooledForm`). A
  * `RATE_LIMITED` refusal carries `Retry-After`. A path that names no procedure at all is a
  * JSON 404 in tRPC's error shape whatever the method (tRPC itself answers a HEAD 204 and a
  * body-less POST 415 before it looks).
@@ -18,19 +22,32 @@ export function createTrpcRoute(options: {
   router: AppRouter
   /** The full public path of the endpoint, e.g. `/media/trpc`. */
   endpoint: string
-  maxBodyBytes: number
+  /** JSON bodies (every procedure but the multipart upload); default 1 MiB. */
+  maxBodyBytes?: number
+  /** A multipart body (`photos.upload`), its files spooled to disk as they arrive. */
+  receiveForm: (request: Request) => Promise<ReceivedForm>
   /** The client's address, for per-IP limits on guests. */
   ipOf: (request: Request) => string | undefined
   logger: Logger
 }): Route {
-  const { router, endpoint, maxBodyBytes, logger } = options
+  const { router, endpoint, logger } = options
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_JSON_BYTES
   const procedures = new Set(Object.keys(router._def.procedures))
   return async (request, _path, url) => {
     const unknown = unknownProcedures(url, endpoint, procedures)
     if (unknown) return notFound(router, unknown)
+    const spooled = isMultipart(request) ? new SpooledForm(request, options.receiveForm) : null
+    try {
+      return await handle(spooled ? spooled.request : limitBody(request, maxBodyBytes), request)
+    } finally {
+      await spooled?.dispose()
+    }
+  }
+
+  function handle(req: Request, request: Request): Promise<Response> {
     return fetchRequestHandler({
       endpoint,
-      req: limitBody(request, maxBodyBytes),
+      req,
       router,
       createContext: ({ req }): RequestContext => {
         const ip = options.ipOf(request)
@@ -50,6 +67,62 @@ export function createTrpcRoute(options: {
       },
     })
   }
+}
+
+function isMultipart(request: Request): boolean {
+  return (
+    request.method === 'POST' &&
+    /^multipart\/form-data\s*;/i.test(request.headers.get('content-type') ?? '')
+  )
+}
+
+/**
+ * A multipart request as tRPC sees it: its `formData()` receives the body file by file into
+ * temporary files (never whole in memory) and answers a FormData whose files are those files
+ * on disk (`path` set, so core ingests them from there). tRPC asks for the form only when the
+ * procedure parses its input, after authentication and the rate limit: a refused request is
+ * never read. The files are removed when the request is answered.
+ */
+class SpooledForm {
+  readonly request: Request
+  #received: ReceivedForm | null = null
+
+  constructor(original: Request, receive: (request: Request) => Promise<ReceivedForm>) {
+    this.request = new Request(original.url, {
+      method: 'POST',
+      headers: original.headers,
+      signal: original.signal,
+    })
+    Object.defineProperty(this.request, 'formData', {
+      value: async (): Promise<FormData> => {
+        this.#received = await receive(original)
+        return toFormData(this.#received)
+      },
+    })
+  }
+
+  async dispose(): Promise<void> {
+    await this.#received?.dispose()
+  }
+}
+
+/**
+ * The received form as a FormData; each file a `File` over its temporary file, with `path`
+ * (where core reads it) and `size` (what the client sent: over the limit, more than was kept).
+ */
+async function toFormData(form: ReceivedForm): Promise<FormData> {
+  const out = new FormData()
+  for (const [name, value] of form.fields) out.append(name, value)
+  for (const received of form.files) {
+    const blob = await openAsBlob(received.path, { type: received.mimeType })
+    const file = new File([blob], received.filename, { type: received.mimeType })
+    Object.defineProperties(file, {
+      path: { value: received.path, enumerable: true },
+      size: { value: received.size, enumerable: true },
+    })
+    out.append(received.field, file)
+  }
+  return out
 }
 
 /**

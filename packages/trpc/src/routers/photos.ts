@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import type { UploadFile } from '@darkroom/core'
+import { localFile, type UploadFile } from '@darkroom/core'
 import {
   bulkDeletePhotosInput,
   bulkDeleteResultSchema,
@@ -100,8 +100,12 @@ export function photosRouter(p: Procedures) {
   })
 }
 
-/** The form's File as core's input: a Node stream over its bytes, opened lazily. */
+/**
+ * The form's File as core's input: the file on disk when the edge spooled it there, else a
+ * Node stream over its bytes, opened lazily.
+ */
 function toUploadFile(file: UploadedFormFile): UploadFile {
+  if (file.path) return { filename: file.name, data: localFile(file.path, file.size) }
   return {
     filename: file.name,
     data: Readable.fromWeb(file.stream() as NodeReadableStream<Uint8Array>),

@@ -17,6 +17,11 @@ export interface UploadedFormFile {
   size: number
   type: string
   stream(): ReadableStream<Uint8Array>
+  /**
+   * Set when the edge already spooled the file to disk as the body arrived (`@darkroom/http`):
+   * its bytes are in this file (`size` is what the client sent), and core reads it from there.
+   */
+  path?: string
 }
 
 const isFormData = (value: unknown): value is FormData =>
@@ -56,7 +61,8 @@ export const FORM_FILE_TOO_LARGE_MESSAGE =
   'Files over 100 MB must be uploaded with tus (/files), which is resumable.'
 
 /** The names a file may be sent under; all of them become `files`. */
-const FILE_FIELDS = ['files', 'file', 'image', 'photos'] as const
+/** The form fields that carry files: `files`, and the names the seed APIs use. */
+export const FILE_FIELDS = ['files', 'file', 'image', 'photos'] as const
 
 const FIELDS = [
   'albumId',
