@@ -30,7 +30,11 @@ export type {
   TransformResult,
   TransformFormat,
 } from './services/photos/transform.js'
-export type { CreateAlbumInput, UpdateAlbumInput } from './services/albums/albums.js'
+export type {
+  CreateAlbumInput,
+  DeleteAlbumResult,
+  UpdateAlbumInput,
+} from './services/albums/albums.js'
 export type { OwnerInfo } from './services/owners.js'
 export type { SweepResult } from './services/maintenance/maintenance.js'
 export type { HealthReport, HealthState } from './services/health.js'

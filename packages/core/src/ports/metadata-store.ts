@@ -87,6 +87,13 @@ export type AlbumPatch = Partial<
   Pick<AlbumRecord, 'title' | 'description' | 'photoCap' | 'coverPhotoId' | 'updatedAt'>
 >
 
+/** A photo of an album whose bytes its owner already has outside any album. */
+export interface ChecksumClash {
+  inAlbum: PhotoRecord
+  /** The owner's photo outside any album with the same checksum. */
+  outside: PhotoRecord
+}
+
 export interface AlbumWithCount extends AlbumRecord {
   /** Photos in the album that are not in the trash (pending ones count: they hold a place). */
   photoCount: number
@@ -155,7 +162,17 @@ export interface MetadataOps {
   listAlbums(ownerId: string): Promise<AlbumWithCount[]>
   /** Throws `NOT_FOUND`. */
   updateAlbum(id: string, patch: AlbumPatch): Promise<AlbumRecord>
-  /** Removes the album; its photos stay, outside any album. Throws `NOT_FOUND`. */
+  /**
+   * The album's photos whose checksum their owner already has outside any album, each with that
+   * photo (trashed and pending ones included on both sides): the rows `deleteAlbum` would refuse
+   * to move out. Empty for a missing album.
+   */
+  listChecksumClashes(albumId: string): Promise<ChecksumClash[]>
+  /**
+   * Removes the album; its photos stay, outside any album. Throws `NOT_FOUND`, or `CONFLICT`
+   * (changing nothing) when a photo's checksum is outside any album already (see
+   * `listChecksumClashes`).
+   */
   deleteAlbum(id: string): Promise<void>
 
   // ---- owners ----

@@ -12,6 +12,7 @@ import { DarkroomError } from '../errors.js'
 import type {
   AlbumPatch,
   AlbumWithCount,
+  ChecksumClash,
   MetadataOps,
   MetadataStore,
   PhotoCounter,
@@ -349,6 +350,24 @@ class MemoryOps implements MetadataOps {
     return copy(next)
   }
 
+  async listChecksumClashes(albumId: string): Promise<ChecksumClash[]> {
+    this.#check()
+    const clashes: ChecksumClash[] = []
+    for (const inAlbum of this.#s.photos.values()) {
+      if (inAlbum.albumId !== albumId) continue
+      for (const outside of this.#s.photos.values()) {
+        if (
+          outside.albumId === null &&
+          outside.ownerId === inAlbum.ownerId &&
+          outside.checksum === inAlbum.checksum
+        ) {
+          clashes.push({ inAlbum: copy(inAlbum), outside: copy(outside) })
+        }
+      }
+    }
+    return clashes
+  }
+
   async deleteAlbum(id: string): Promise<void> {
     this.#check()
     if (!this.#s.albums.has(id)) throw DarkroomError.notFound('Album', id)
@@ -552,6 +571,9 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   updateAlbum(id: string, patch: AlbumPatch) {
     return this.#write((ops) => ops.updateAlbum(id, patch))
+  }
+  listChecksumClashes(albumId: string) {
+    return this.#read((ops) => ops.listChecksumClashes(albumId))
   }
   deleteAlbum(id: string) {
     return this.#write((ops) => ops.deleteAlbum(id))

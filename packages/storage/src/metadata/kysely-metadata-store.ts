@@ -3,6 +3,7 @@ import {
   type AlbumPatch,
   type AlbumRecord,
   type AlbumWithCount,
+  type ChecksumClash,
   type CommentRecord,
   type MetadataOps,
   type MetadataStore,
@@ -426,6 +427,30 @@ class KyselyOps implements MetadataOps {
       .executeTakeFirst()
     if (!row) throw DarkroomError.notFound('Album', id)
     return toAlbum(row)
+  }
+
+  async listChecksumClashes(albumId: string): Promise<ChecksumClash[]> {
+    // Through the unique index (owner_id, album_key, checksum) on the outside side.
+    const pairs = await this.db
+      .selectFrom('photos as inAlbum')
+      .innerJoin('photos as outside', (join) =>
+        join
+          .onRef('outside.ownerId', '=', 'inAlbum.ownerId')
+          .onRef('outside.checksum', '=', 'inAlbum.checksum')
+          .on('outside.albumKey', '=', ''),
+      )
+      .select(['inAlbum.id as inAlbumId', 'outside.id as outsideId'])
+      .where('inAlbum.albumId', '=', albumId)
+      .orderBy('inAlbum.id')
+      .execute()
+    if (pairs.length === 0) return []
+    const rows = await this.getPhotos(pairs.flatMap((p) => [p.inAlbumId, p.outsideId]))
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return pairs.flatMap((p) => {
+      const inAlbum = byId.get(p.inAlbumId)
+      const outside = byId.get(p.outsideId)
+      return inAlbum && outside ? [{ inAlbum, outside }] : []
+    })
   }
 
   async deleteAlbum(id: string): Promise<void> {

@@ -876,6 +876,40 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(await store.getPhoto(inAlbum!.id)).toEqual(inAlbum)
       })
 
+      test('listChecksumClashes pairs album photos with their bytes outside any album', async () => {
+        const [a, b] = [album(), album()]
+        await store.insertAlbum(a)
+        await store.insertAlbum(b)
+        const [shared, trashedShared, pendingShared] = [randomUUID(), randomUUID(), randomUUID()]
+        const [inA, inATrashed, inAPending, , , outside, outsideTrashed, outsidePending] =
+          await insert(
+            photo({ albumId: a.id, checksum: shared }),
+            photo({ albumId: a.id, checksum: trashedShared, deletedAt: new Date() }),
+            photo({ albumId: a.id, checksum: pendingShared }),
+            photo({ albumId: a.id }), // its bytes are nowhere else
+            photo({ albumId: b.id, checksum: shared }), // in another album: no clash
+            photo({ albumId: null, checksum: shared }),
+            photo({ albumId: null, checksum: trashedShared, deletedAt: new Date() }),
+            photo({ albumId: null, checksum: pendingShared, pending: true }),
+            photo({ albumId: null, checksum: shared, ownerId: `other-${randomUUID()}` }),
+          )
+        const clashes = await store.listChecksumClashes(a.id)
+        const byInAlbum = (x: { inAlbum: PhotoRecord }, y: { inAlbum: PhotoRecord }) =>
+          x.inAlbum.id < y.inAlbum.id ? -1 : 1
+        expect([...clashes].sort(byInAlbum)).toEqual(
+          [
+            { inAlbum: inA!, outside: outside! },
+            { inAlbum: inATrashed!, outside: outsideTrashed! },
+            { inAlbum: inAPending!, outside: outsidePending! },
+          ].sort(byInAlbum),
+        )
+        expect(await store.listChecksumClashes(randomUUID())).toEqual([])
+        // Inside a transaction, as albums.delete calls it.
+        expect(await store.transaction((tx) => tx.listChecksumClashes(b.id))).toEqual([
+          { inAlbum: expect.objectContaining({ albumId: b.id }), outside: outside! },
+        ])
+      })
+
       test('deleteAlbum throws NOT_FOUND for a missing album', async () => {
         await expect(store.deleteAlbum(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' })
       })

@@ -1,4 +1,5 @@
 import { DarkroomError } from '../../errors.js'
+import { photoIdOfKey } from '../../domain/blob-keys.js'
 import { isPubliclyVisible } from '../../internal/access.js'
 import type { AlbumRecord, Caller, PhotoRecord } from '../../domain/types.js'
 import type { MetadataOps } from '../../ports/metadata-store.js'
@@ -48,6 +49,41 @@ export async function deleteBlobsQuietly(ctx: ServiceContext, keys: readonly str
         ctx.logger.warn({ err: error, key }, 'blob delete failed; the orphan sweep will retry')
       }),
     ),
+  )
+}
+
+/**
+ * Inside a transaction: removes the photo's row (with its reactions); if it was its owner's
+ * profile picture, `replacementId` (default none) is in the same transaction.
+ */
+export async function deletePhotoRow(
+  tx: MetadataOps,
+  photo: PhotoRecord,
+  replacementId: string | null = null,
+): Promise<void> {
+  await tx.deletePhoto(photo.id)
+  const owner = await tx.getOwner(photo.ownerId)
+  if (owner?.profilePhotoId === photo.id) {
+    await tx.upsertOwner({ ...owner, profilePhotoId: replacementId })
+  }
+}
+
+/**
+ * After the transaction that removed their rows: deletes the blobs among `keys` that no photo
+ * row references (read back from each key's photo id, the rule the orphan sweep applies), so
+ * that a row which shares a blob never loses it. Failures are logged; the sweep retries.
+ */
+export async function deleteUnreferencedBlobs(
+  ctx: ServiceContext,
+  keys: readonly string[],
+): Promise<void> {
+  if (keys.length === 0) return
+  const ids = [...new Set(keys.map(photoIdOfKey).filter((id) => id !== null))]
+  const rows = ids.length > 0 ? await ctx.store.getPhotos(ids) : []
+  const referenced = new Set(rows.flatMap(blobKeysOf))
+  await deleteBlobsQuietly(
+    ctx,
+    keys.filter((key) => !referenced.has(key)),
   )
 }
 
