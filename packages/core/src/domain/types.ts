@@ -104,6 +104,18 @@ export interface OwnerRecord {
   profilePhotoId: string | null
 }
 
+/**
+ * A blob a hard delete left where it was on purpose (`preserveOnDisk`): no photo row references
+ * it any more, and the orphan sweep leaves it alone.
+ */
+export interface RetainedBlobRecord {
+  key: string
+  /** The photo whose row was deleted. */
+  photoId: string
+  ownerId: string
+  retainedAt: Date
+}
+
 export interface CommentRecord {
   id: string
   photoId: string

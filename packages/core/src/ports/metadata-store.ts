@@ -1,4 +1,10 @@
-import type { AlbumRecord, CommentRecord, OwnerRecord, PhotoRecord } from '../domain/types.js'
+import type {
+  AlbumRecord,
+  CommentRecord,
+  OwnerRecord,
+  PhotoRecord,
+  RetainedBlobRecord,
+} from '../domain/types.js'
 
 /**
  * Where photo, album and owner records live. Implemented by `@darkroom/storage`
@@ -148,6 +154,15 @@ export interface MetadataOps {
   listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
   /** Photos ordered by id, starting after `afterId`, for scans (repair); `ownerId` narrows. */
   scanPhotos(args: { ownerId?: string; afterId?: string; limit: number }): Promise<PhotoRecord[]>
+
+  // ---- blobs kept on purpose ----
+  /**
+   * Records blobs a hard delete leaves in place (`preserveOnDisk`), so that the orphan sweep
+   * spares them. Idempotent: a key recorded already keeps its first record.
+   */
+  retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void>
+  /** Which of `keys` are recorded by `retainBlobs`, in no particular order. */
+  findRetainedBlobs(keys: readonly string[]): Promise<string[]>
 
   // ---- albums ----
   /** Throws `CONFLICT` if the id exists. */

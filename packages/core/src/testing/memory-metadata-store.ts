@@ -7,7 +7,13 @@ import {
   keysetOf,
   validatePhotoPaging,
 } from '../domain/sort.js'
-import type { AlbumRecord, CommentRecord, OwnerRecord, PhotoRecord } from '../domain/types.js'
+import type {
+  AlbumRecord,
+  CommentRecord,
+  OwnerRecord,
+  PhotoRecord,
+  RetainedBlobRecord,
+} from '../domain/types.js'
 import { DarkroomError } from '../errors.js'
 import type {
   AlbumPatch,
@@ -51,6 +57,7 @@ interface State {
   likes: Set<string>
   ratings: Map<string, RatingRow>
   comments: Map<string, CommentRecord>
+  retained: Map<string, RetainedBlobRecord>
 }
 
 function emptyState(): State {
@@ -61,6 +68,7 @@ function emptyState(): State {
     likes: new Set(),
     ratings: new Map(),
     comments: new Map(),
+    retained: new Map(),
   }
 }
 
@@ -73,6 +81,7 @@ function cloneState(s: State): State {
     likes: new Set(s.likes),
     ratings: new Map(s.ratings),
     comments: new Map(s.comments),
+    retained: new Map(s.retained),
   }
 }
 
@@ -302,6 +311,20 @@ class MemoryOps implements MetadataOps {
       .sort((a, b) => compareBinary(a.id, b.id))
       .slice(0, args.limit)
       .map(copy)
+  }
+
+  // ---- blobs kept on purpose ----
+
+  async retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void> {
+    this.#check()
+    for (const blob of blobs) {
+      if (!this.#s.retained.has(blob.key)) this.#s.retained.set(blob.key, copy(blob))
+    }
+  }
+
+  async findRetainedBlobs(keys: readonly string[]): Promise<string[]> {
+    this.#check()
+    return [...new Set(keys)].filter((key) => this.#s.retained.has(key))
   }
 
   // ---- albums ----
@@ -556,6 +579,12 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   scanPhotos(args: Parameters<MetadataOps['scanPhotos']>[0]) {
     return this.#read((ops) => ops.scanPhotos(args))
+  }
+  retainBlobs(blobs: readonly RetainedBlobRecord[]) {
+    return this.#write((ops) => ops.retainBlobs(blobs))
+  }
+  findRetainedBlobs(keys: readonly string[]) {
+    return this.#read((ops) => ops.findRetainedBlobs(keys))
   }
   insertAlbum(album: AlbumRecord) {
     return this.#write((ops) => ops.insertAlbum(album))

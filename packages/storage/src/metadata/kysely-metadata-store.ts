@@ -14,6 +14,7 @@ import {
   type PhotoQuery,
   type PhotoRecord,
   type PhotoSort,
+  type RetainedBlobRecord,
 } from '@darkroom/core'
 import {
   foldSearchText,
@@ -346,6 +347,39 @@ class KyselyOps implements MetadataOps {
     if (args.afterId !== undefined) q = q.where('id', '>', args.afterId)
     const rows = await q.orderBy('id').limit(args.limit).execute()
     return rows.map(toPhoto)
+  }
+
+  // ---- blobs kept on purpose ----
+
+  async retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void> {
+    for (let i = 0; i < blobs.length; i += IN_CHUNK / 4) {
+      await this.db
+        .insertInto('retainedBlobs')
+        .values(
+          blobs.slice(i, i + IN_CHUNK / 4).map((b) => ({
+            key: b.key,
+            photoId: b.photoId,
+            ownerId: b.ownerId,
+            retainedAt: b.retainedAt.getTime(),
+          })),
+        )
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute()
+    }
+  }
+
+  async findRetainedBlobs(keys: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(keys)]
+    const out: string[] = []
+    for (let i = 0; i < unique.length; i += IN_CHUNK) {
+      const rows = await this.db
+        .selectFrom('retainedBlobs')
+        .select('key')
+        .where('key', 'in', unique.slice(i, i + IN_CHUNK))
+        .execute()
+      out.push(...rows.map((row) => row.key))
+    }
+    return out
   }
 
   // ---- albums ----

@@ -162,6 +162,14 @@ export interface PhotoCountsTable {
   bytes: BigintColumn
 }
 
+/** Blobs a hard delete with `preserveOnDisk` left in place; the orphan sweep spares them. */
+export interface RetainedBlobsTable {
+  key: string
+  photoId: string
+  ownerId: string
+  retainedAt: BigintColumn
+}
+
 export interface Database {
   photos: PhotosTable
   photoCounts: PhotoCountsTable
@@ -174,4 +182,5 @@ export interface Database {
   webhooks: WebhooksTable
   webhookDeliveries: WebhookDeliveriesTable
   uploads: UploadsTable
+  retainedBlobs: RetainedBlobsTable
 }

@@ -915,6 +915,54 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
       })
     })
 
+    // ---------------------------------------------------------------- retained blobs
+
+    describe('retained blobs', () => {
+      const retained = (photoId = randomUUID(), name = 'original') => ({
+        key: `photos/${photoId}/${name}`,
+        photoId,
+        ownerId,
+        retainedAt: new Date('2024-05-06T07:08:09.010Z'),
+      })
+
+      test('retainBlobs records keys that findRetainedBlobs then finds, idempotently', async () => {
+        const id = randomUUID()
+        const [original, small] = [retained(id), retained(id, 'small.webp')]
+        const other = retained()
+        expect(await store.findRetainedBlobs([original.key, other.key])).toEqual([])
+        await store.retainBlobs([original, small])
+        await store.retainBlobs([original])
+        await store.retainBlobs([])
+        const found = await store.findRetainedBlobs([other.key, small.key, original.key, small.key])
+        expect(found.sort()).toEqual([original.key, small.key].sort())
+        expect(await store.findRetainedBlobs([])).toEqual([])
+      })
+
+      test('retainBlobs joins the transaction it runs in', async () => {
+        const blob = retained()
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.retainBlobs([blob])
+            expect(await tx.findRetainedBlobs([blob.key])).toEqual([blob.key])
+            throw new Error('roll back')
+          }),
+        ).rejects.toThrow('roll back')
+        expect(await store.findRetainedBlobs([blob.key])).toEqual([])
+      })
+
+      test('findRetainedBlobs handles many keys', async () => {
+        const blobs = Array.from({ length: 300 }, () => retained())
+        await store.retainBlobs(blobs)
+        const wanted = [
+          ...blobs.map((b) => b.key),
+          ...Array.from({ length: 900 }, () => retained().key),
+        ]
+        expect((await store.findRetainedBlobs(wanted)).sort()).toEqual(
+          blobs.map((b) => b.key).sort(),
+        )
+      })
+    })
+
     // ---------------------------------------------------------------- owners
 
     describe('owners', () => {

@@ -1,7 +1,6 @@
-import { photoIdOfKey } from '../../domain/blob-keys.js'
 import type { BlobInfo } from '../../ports/blob-store.js'
 import type { ServiceContext } from '../context.js'
-import { blobKeysOf, deleteBlobsQuietly } from '../photos/shared.js'
+import { blobKeysOf, deleteBlobsQuietly, keptBlobKeys } from '../photos/shared.js'
 
 /**
  * Removes pending photos older than the TTL (`pending.ttlMs`): row first, then blobs.
@@ -39,7 +38,8 @@ export interface SweepResult {
 
 /**
  * Finds blobs that no photo row references (a crash between writing blobs and committing the
- * row, a failed blob delete) and removes them, and the partial writes a crash left behind (the
+ * row, a failed blob delete) and removes them, except the ones a hard delete retained on
+ * purpose (`preserveOnDisk`), and the partial writes a crash left behind (the
  * store's `sweepIncomplete`). Blobs younger than `olderThanMs` (default
  * `orphanGraceMs`) are left alone: an ingest in flight may own them.
  */
@@ -51,10 +51,11 @@ export async function sweepOrphans(
   const result: SweepResult = { scanned: 0, orphans: [], incomplete: 0 }
   let batch: BlobInfo[] = []
   const flush = async () => {
-    const ids = [...new Set(batch.map((b) => photoIdOfKey(b.key)).filter((id) => id !== null))]
-    const photos = await ctx.store.getPhotos(ids)
-    const referenced = new Set(photos.flatMap(blobKeysOf))
-    const orphans = batch.filter((b) => !referenced.has(b.key)).map((b) => b.key)
+    const kept = await keptBlobKeys(
+      ctx.store,
+      batch.map((b) => b.key),
+    )
+    const orphans = batch.filter((b) => !kept.has(b.key)).map((b) => b.key)
     if (!options.dryRun) await deleteBlobsQuietly(ctx, orphans)
     result.orphans.push(...orphans)
     batch = []

@@ -5,13 +5,16 @@ import { requireScope } from '../../internal/access.js'
 import type { DarkroomEvent } from '../../ports/event-sink.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
-import { blobKeysOf, deleteBlobsQuietly, loadOwnPhoto } from './shared.js'
+import { blobKeysOf, deletePhotoRow, deleteUnreferencedBlobs, loadOwnPhoto } from './shared.js'
 
 export interface DeletePhotoInput {
   id: string
   /** `false` (default): to the trash, restorable. `true`: the row, the original and every variant. */
   hard?: boolean
-  /** With `hard`: remove the row but leave the blobs where they are. */
+  /**
+   * With `hard`: remove the row but leave the blobs where they are. They are recorded as
+   * retained (`MetadataOps.retainBlobs`), so the orphan sweep never takes them for leftovers.
+   */
   preserveOnDisk?: boolean
 }
 
@@ -101,12 +104,21 @@ async function deleteOne(
   }
   const record = await ctx.store.transaction(async (tx) => {
     const photo = await loadOwnPhoto(tx, caller, input.id)
-    await tx.deletePhoto(photo.id)
-    const owner = await tx.getOwner(caller.ownerId)
-    if (owner?.profilePhotoId === photo.id) await tx.upsertOwner({ ...owner, profilePhotoId: null })
+    await deletePhotoRow(tx, photo)
+    if (input.preserveOnDisk) {
+      const retainedAt = ctx.clock.now()
+      await tx.retainBlobs(
+        blobKeysOf(photo).map((key) => ({
+          key,
+          photoId: photo.id,
+          ownerId: photo.ownerId,
+          retainedAt,
+        })),
+      )
+    }
     return photo
   })
-  if (!input.preserveOnDisk) await deleteBlobsQuietly(ctx, blobKeysOf(record))
+  if (!input.preserveOnDisk) await deleteUnreferencedBlobs(ctx, blobKeysOf(record))
   const photo = toPhoto(record, ctx.config)
   return {
     record,

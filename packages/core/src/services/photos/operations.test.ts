@@ -373,6 +373,32 @@ describe('repairDimensions and sweepOrphans', () => {
     )
     expect(await blobs.stat(`photos/${p!.id}/original`)).not.toBeNull()
   })
+
+  it('leaves the blobs of a photo deleted with preserveOnDisk to the sweep, however old', async () => {
+    const { darkroom, blobs, clock } = await makeTestDarkroom({
+      clock: new ManualClock(Date.now()),
+    })
+    const [kept, gone] = await seed(darkroom, alice, 2)
+    await darkroom.photos.delete(alice, { id: kept!.id, hard: true, preserveOnDisk: true })
+    await darkroom.photos.bulkDelete(alice, { ids: [gone!.id], hard: true, preserveOnDisk: true })
+    const keys = async (id: string) => {
+      const out: string[] = []
+      for await (const blob of blobs.list(`photos/${id}/`)) out.push(blob.key)
+      return out.sort()
+    }
+    const preserved = [...(await keys(kept!.id)), ...(await keys(gone!.id))]
+    expect(preserved.length).toBeGreaterThanOrEqual(4)
+    await blobs.put('photos/00000000-0000-7000-8000-0000000000ab/original', Buffer.from('orphan'))
+
+    clock.advance(2 * 60 * 60 * 1000)
+    const swept = await darkroom.maintenance.sweepOrphans({ olderThanMs: 0 })
+
+    expect(swept.orphans).toEqual(['photos/00000000-0000-7000-8000-0000000000ab/original'])
+    expect([...(await keys(kept!.id)), ...(await keys(gone!.id))]).toEqual(preserved)
+    expect(await darkroom.maintenance.sweepOrphans({ olderThanMs: 0 })).toMatchObject({
+      orphans: [],
+    })
+  })
 })
 
 describe('albums', () => {

@@ -69,22 +69,33 @@ export async function deletePhotoRow(
 }
 
 /**
- * After the transaction that removed their rows: deletes the blobs among `keys` that no photo
- * row references (read back from each key's photo id, the rule the orphan sweep applies), so
- * that a row which shares a blob never loses it. Failures are logged; the sweep retries.
+ * After the transaction that removed their rows: deletes the blobs among `keys` that are not
+ * in use (see `keptBlobKeys`), so that a row which shares a blob never loses it. Failures are
+ * logged; the orphan sweep retries.
  */
 export async function deleteUnreferencedBlobs(
   ctx: ServiceContext,
   keys: readonly string[],
 ): Promise<void> {
   if (keys.length === 0) return
-  const ids = [...new Set(keys.map(photoIdOfKey).filter((id) => id !== null))]
-  const rows = ids.length > 0 ? await ctx.store.getPhotos(ids) : []
-  const referenced = new Set(rows.flatMap(blobKeysOf))
+  const kept = await keptBlobKeys(ctx.store, keys)
   await deleteBlobsQuietly(
     ctx,
-    keys.filter((key) => !referenced.has(key)),
+    keys.filter((key) => !kept.has(key)),
   )
+}
+
+/**
+ * Which of `keys` must stay: those a photo row references (read back from each key's photo id,
+ * as keys are made from ids) and those retained on purpose (`preserveOnDisk`). The one rule of
+ * the orphan sweep and of every delete.
+ */
+export async function keptBlobKeys(db: MetadataOps, keys: readonly string[]): Promise<Set<string>> {
+  const ids = [...new Set(keys.map(photoIdOfKey).filter((id) => id !== null))]
+  const rows = ids.length > 0 ? await db.getPhotos(ids) : []
+  const kept = new Set(rows.flatMap(blobKeysOf))
+  for (const key of await db.findRetainedBlobs(keys)) kept.add(key)
+  return kept
 }
 
 export function blobKeysOf(photo: PhotoRecord): string[] {

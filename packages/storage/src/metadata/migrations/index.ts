@@ -3,6 +3,7 @@ import type { SqlDialectName } from '../schema.js'
 import { initial } from './0001-initial.js'
 import { server } from './0002-server.js'
 import { listing } from './0003-listing.js'
+import { retainedBlobs } from './0004-retained-blobs.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -15,7 +16,12 @@ export interface MetadataMigration {
   up(db: Kysely<any>, dialect: SqlDialectName): Promise<void>
 }
 
-export const metadataMigrations: readonly MetadataMigration[] = [initial, server, listing]
+export const metadataMigrations: readonly MetadataMigration[] = [
+  initial,
+  server,
+  listing,
+  retainedBlobs,
+]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
 export function metadataMigrationProvider(dialect: SqlDialectName): MigrationProvider {
