@@ -113,6 +113,19 @@ export const configSchema = z
           .default(24 * 60 * 60 * 1000),
       })
       .prefault({}),
+    trash: z
+      .object({
+        /**
+         * Photos in the trash longer than this are hard-deleted by `maintenance.purgeTrash()`
+         * (row, then blobs): until then they count against the owner's quota and can be restored.
+         */
+        retentionMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * 24 * 60 * 60 * 1000),
+      })
+      .prefault({}),
     /** How many files of a batch are processed at once (image work is CPU bound). */
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Prefix of the variant URLs in photo records, e.g. `https://cdn.example.com`. */

@@ -22,6 +22,7 @@ Commands:
   keys revoke <key id>
   repair-dimensions [--only-missing]      re-read width/height/orientation of every photo
   purge-pending                           remove pending photos past their TTL
+  purge-trash [--older-than-days <days>]  empty the trash of photos past the retention
   sweep-orphans [--dry-run] [--older-than-ms <ms>]
                                           remove blobs no photo references
 
@@ -111,6 +112,23 @@ async function run(engine: Engine, command: string, rest: string[]): Promise<num
     }
     case 'purge-pending': {
       console.log(JSON.stringify(await darkroom.maintenance.purgePending(), null, 2))
+      return 0
+    }
+    case 'purge-trash': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'older-than-days': { type: 'string' } },
+      })
+      const days = values['older-than-days']
+      if (days !== undefined && !/^\d+(\.\d+)?$/.test(days)) {
+        return usage('--older-than-days takes a number of days')
+      }
+      const result = await darkroom.maintenance.purgeTrash(
+        days !== undefined
+          ? { olderThanMs: Math.max(1, Math.round(Number(days) * 86_400_000)) }
+          : {},
+      )
+      console.log(JSON.stringify(result, null, 2))
       return 0
     }
     case 'sweep-orphans': {

@@ -152,6 +152,8 @@ export interface MetadataOps {
   }): Promise<string | null>
   /** Pending photos created before `cutoff`, oldest first. */
   listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
+  /** Photos in the trash since before `cutoff` (`deletedAt < cutoff`), longest there first. */
+  listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
   /** Photos ordered by id, starting after `afterId`, for scans (repair); `ownerId` narrows. */
   scanPhotos(args: { ownerId?: string; afterId?: string; limit: number }): Promise<PhotoRecord[]>
 

@@ -295,6 +295,18 @@ class MemoryOps implements MetadataOps {
       .map(copy)
   }
 
+  async listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
+    this.#check()
+    return [...this.#s.photos.values()]
+      .filter((p) => p.deletedAt !== null && p.deletedAt.getTime() < cutoff.getTime())
+      .sort(
+        (a, b) =>
+          a.deletedAt!.getTime() - b.deletedAt!.getTime() || Math.sign(compareBinary(a.id, b.id)),
+      )
+      .slice(0, limit)
+      .map(copy)
+  }
+
   async scanPhotos(args: {
     ownerId?: string
     afterId?: string
@@ -576,6 +588,9 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   listPendingBefore(cutoff: Date, limit: number) {
     return this.#read((ops) => ops.listPendingBefore(cutoff, limit))
+  }
+  listTrashedBefore(cutoff: Date, limit: number) {
+    return this.#read((ops) => ops.listTrashedBefore(cutoff, limit))
   }
   scanPhotos(args: Parameters<MetadataOps['scanPhotos']>[0]) {
     return this.#read((ops) => ops.scanPhotos(args))

@@ -337,6 +337,19 @@ class KyselyOps implements MetadataOps {
     return rows.map(toPhoto)
   }
 
+  async listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
+    const rows = await this.db
+      .selectFrom('photos')
+      .selectAll()
+      .where('deletedAt', 'is not', null)
+      .where('deletedAt', '<', cutoff.getTime())
+      .orderBy('deletedAt')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+    return rows.map(toPhoto)
+  }
+
   async scanPhotos(args: {
     ownerId?: string
     afterId?: string

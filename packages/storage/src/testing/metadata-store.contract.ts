@@ -479,6 +479,31 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(await store.listPendingBefore(at(30), 0)).toEqual([])
       })
 
+      test('listTrashedBefore: photos trashed before the cutoff, longest in the trash first', async () => {
+        const base = Date.UTC(1980, 0, 1) + Math.floor(Math.random() * 1e9)
+        const at = (ms: number) => new Date(base + ms)
+        const [t1, t2, t3] = await insert(
+          photo({ deletedAt: at(20) }),
+          photo({ deletedAt: at(10), id: `0-${randomUUID()}` }),
+          photo({ deletedAt: at(10), id: `1-${randomUUID()}`, pending: true }),
+          photo({ deletedAt: at(30) }),
+          photo({ deletedAt: null, createdAt: at(5) }),
+        )
+        const mine = new Set(ids([t1!, t2!, t3!]))
+        const got = await store.listTrashedBefore(at(30), 1000)
+        expect(got.every((p) => p.deletedAt !== null && p.deletedAt.getTime() < base + 30)).toBe(
+          true,
+        )
+        for (let i = 1; i < got.length; i++) {
+          expect(got[i]!.deletedAt!.getTime()).toBeGreaterThanOrEqual(
+            got[i - 1]!.deletedAt!.getTime(),
+          )
+        }
+        expect(got.filter((p) => mine.has(p.id)).map((p) => p.id)).toEqual(ids([t2!, t3!, t1!]))
+        expect(got.find((p) => p.id === t1!.id)).toEqual(t1)
+        expect(await store.listTrashedBefore(at(30), 0)).toEqual([])
+      })
+
       test('scanPhotos walks by id after afterId, narrowed by owner', async () => {
         const records = await insert(...Array.from({ length: 7 }, () => photo({ pending: true })))
         await insert(photo({ ownerId: `other-${randomUUID()}` }))

@@ -4,6 +4,7 @@ import { initial } from './0001-initial.js'
 import { server } from './0002-server.js'
 import { listing } from './0003-listing.js'
 import { retainedBlobs } from './0004-retained-blobs.js'
+import { trashIndex } from './0005-trash-index.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -21,6 +22,7 @@ export const metadataMigrations: readonly MetadataMigration[] = [
   server,
   listing,
   retainedBlobs,
+  trashIndex,
 ]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
