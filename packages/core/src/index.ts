@@ -21,7 +21,7 @@ export type { UpdatePhotoInput } from './services/photos/update.js'
 export type { MovePhotoInput } from './services/photos/move.js'
 export type { ReorderPhotoInput } from './services/photos/reorder.js'
 export type { DeletePhotoInput, DeleteResult, BulkDeleteResult } from './services/photos/delete.js'
-export type { RepairResult } from './services/photos/repair-dimensions.js'
+export type { RepairDimensionsInput, RepairResult } from './services/photos/repair-dimensions.js'
 export type { ReactInput } from './services/photos/react.js'
 export type { OpenBlobInput, OpenedBlob } from './services/photos/open-blob.js'
 export type {

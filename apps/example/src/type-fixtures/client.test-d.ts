@@ -54,6 +54,7 @@ export async function resultsAreInferred(client: DarkroomClient) {
     repaired: number
     failed: number
     failures: { id: string; message: string }[]
+    keptManual: number
   }>()
 }
 

@@ -58,6 +58,11 @@ export interface PhotoRecord {
   height: number | null
   /** EXIF Orientation 1-8 as found (HEIF: the rotation from `irot`, mapped to 1/6/3/8). */
   orientation: number | null
+  /**
+   * True once width and height were set by hand (`photos.update`): `repairDimensions` leaves
+   * them as they are unless asked to override them.
+   */
+  manualDimensions: boolean
   /** `YYYY-MM-DDTHH:MM:SS` plus `±HH:MM` when the camera recorded its offset. */
   takenAt: string | null
   exif: PhotoExif | null

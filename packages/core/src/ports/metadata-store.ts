@@ -72,6 +72,7 @@ export type PhotoPatch = Partial<
     | 'width'
     | 'height'
     | 'orientation'
+    | 'manualDimensions'
     | 'variants'
     | 'updatedAt'
   >

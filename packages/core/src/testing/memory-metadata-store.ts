@@ -103,6 +103,7 @@ const PHOTO_PATCH_KEYS = [
   'width',
   'height',
   'orientation',
+  'manualDimensions',
   'variants',
   'updatedAt',
 ] as const satisfies readonly (keyof PhotoPatch)[]

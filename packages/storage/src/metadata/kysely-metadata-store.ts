@@ -84,6 +84,7 @@ const PHOTO_COLUMNS = [
   'width',
   'height',
   'orientation',
+  'manualDimensions',
   'takenAt',
   'exif',
   'hue',
@@ -734,6 +735,7 @@ class KyselyOps implements MetadataOps {
       width: p.width,
       height: p.height,
       orientation: p.orientation,
+      manualDimensions: this.#bool(p.manualDimensions),
       takenAt: p.takenAt,
       takenSort: takenSortKey(p.takenAt, p.createdAt),
       exif: p.exif === null ? null : JSON.stringify(p.exif),
@@ -785,6 +787,9 @@ class KyselyOps implements MetadataOps {
     if (patch.width !== undefined) set.width = patch.width
     if (patch.height !== undefined) set.height = patch.height
     if (patch.orientation !== undefined) set.orientation = patch.orientation
+    if (patch.manualDimensions !== undefined) {
+      set.manualDimensions = this.#bool(patch.manualDimensions)
+    }
     if (patch.variants !== undefined) set.variants = JSON.stringify(patch.variants)
     if (patch.updatedAt !== undefined) set.updatedAt = patch.updatedAt.getTime()
     return set
@@ -892,6 +897,7 @@ function toPhoto(row: PhotoRow): PhotoRecord {
     width: row.width,
     height: row.height,
     orientation: row.orientation,
+    manualDimensions: toBool(row.manualDimensions),
     takenAt: row.takenAt,
     exif: row.exif === null ? null : (JSON.parse(row.exif) as PhotoRecord['exif']),
     hue: row.hue,

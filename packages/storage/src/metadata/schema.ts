@@ -32,6 +32,8 @@ export interface PhotosTable {
   width: number | null
   height: number | null
   orientation: number | null
+  /** Width and height set by hand (migration 0006). */
+  manualDimensions: ColumnType<boolean | number, boolean | number | undefined, boolean | number>
   takenAt: string | null
   /** `takenSortKey(takenAt, createdAt)`, for the `taken` sort. */
   takenSort: string

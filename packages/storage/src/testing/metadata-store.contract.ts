@@ -90,6 +90,7 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
           width: 1920,
           height: 1080,
           orientation: 6,
+          manualDimensions: true,
           takenAt: '2023-07-14T21:30:05+02:00',
           exif: {
             make: 'Apple',
@@ -264,6 +265,7 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
           width: 10,
           height: 20,
           orientation: 8,
+          manualDimensions: true,
           variants: [
             {
               name: 'large',
@@ -287,6 +289,11 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         })
         expect(restored).toMatchObject({ albumId: null, deletedAt: null, category: null })
         expect(restored.filename).toBe('new.jpg')
+        expect(restored.manualDimensions).toBe(true)
+        expect(await store.updatePhoto(p!.id, { manualDimensions: false })).toMatchObject({
+          manualDimensions: false,
+          width: 10,
+        })
       })
 
       test('updatePhoto with an empty patch returns the row unchanged', async () => {

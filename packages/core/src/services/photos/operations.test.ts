@@ -346,6 +346,65 @@ describe('repairDimensions and sweepOrphans', () => {
     expect(r).toBeTruthy()
   })
 
+  it('emits photo.updated for each photo it repairs, with what changed', async () => {
+    const { darkroom, store, events } = await makeTestDarkroom()
+    const [p, q, r] = await seed(darkroom, alice, 3)
+    await store.updatePhoto(p!.id, { width: null, height: null })
+    await store.updatePhoto(q!.id, { orientation: 6 })
+    events.length = 0
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({ repaired: 2 })
+    const updates = events.filter((e) => e.type === 'photo.updated')
+    expect(updates.map((e) => e.subjectId).sort()).toEqual([p!.id, q!.id].sort())
+    expect(updates.find((e) => e.subjectId === p!.id)!.data).toMatchObject({
+      photo: { id: p!.id, width: p!.width, height: p!.height },
+      changed: ['width', 'height'],
+      reason: 'repair_dimensions',
+    })
+    expect(updates.find((e) => e.subjectId === q!.id)!.data).toMatchObject({
+      changed: ['orientation'],
+    })
+    expect(events.some((e) => e.subjectId === r!.id)).toBe(false)
+  })
+
+  it('keeps a manual dimension fix unless overrideManual asks to re-read it', async () => {
+    const { darkroom, events } = await makeTestDarkroom()
+    const [p, q] = await seed(darkroom, alice, 2)
+    await darkroom.photos.update(alice, { id: p!.id, width: 1200, height: 900 })
+
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 1,
+      repaired: 0,
+      failed: 0,
+      keptManual: 1,
+    })
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({
+      width: 1200,
+      height: 900,
+    })
+    expect(await darkroom.photos.repairDimensions(alice, { onlyMissing: true })).toMatchObject({
+      repaired: 0,
+    })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).width).toBe(1200)
+
+    events.length = 0
+    expect(await darkroom.photos.repairDimensions(alice, { overrideManual: true })).toMatchObject({
+      scanned: 2,
+      repaired: 1,
+      keptManual: 0,
+    })
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({
+      width: p!.width,
+      height: p!.height,
+    })
+    expect(events.map((e) => [e.type, e.subjectId])).toEqual([['photo.updated', p!.id]])
+    // Re-read once, the row is no longer manual: a plain repair looks at it again.
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 2,
+      keptManual: 0,
+    })
+    expect(q).toBeTruthy()
+  })
+
   it('counts a missing original as failed', async () => {
     const { darkroom, blobs } = await makeTestDarkroom()
     const [p] = await seed(darkroom, alice, 1)

@@ -5,6 +5,7 @@ import { server } from './0002-server.js'
 import { listing } from './0003-listing.js'
 import { retainedBlobs } from './0004-retained-blobs.js'
 import { trashIndex } from './0005-trash-index.js'
+import { manualDimensions } from './0006-manual-dimensions.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -23,6 +24,7 @@ export const metadataMigrations: readonly MetadataMigration[] = [
   listing,
   retainedBlobs,
   trashIndex,
+  manualDimensions,
 ]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */

@@ -183,6 +183,7 @@ function newRecord(
     width: media.width,
     height: media.height,
     orientation: media.orientation,
+    manualDimensions: false,
     takenAt: media.takenAt,
     exif: media.exif,
     hue: media.hue,
