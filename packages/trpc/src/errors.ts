@@ -59,7 +59,7 @@ export function mapError(error: TRPCError): TRPCError {
   if (error.code === 'BAD_REQUEST') {
     const issues = schemaIssues(cause)
     if (issues)
-      return toTRPCError(DarkroomError.validation(issues.map(toViolation), 'Invalid input.'))
+      return toTRPCError(DarkroomError.validation(issues.flatMap(toViolations), 'Invalid input.'))
   }
   return error
 }
@@ -110,6 +110,8 @@ interface SchemaIssue {
   message: string
   code?: string
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>
+  /** zod's `unrecognized_keys`: the keys a strict object refused. */
+  keys?: readonly string[]
 }
 
 /** The issues of a zod error or a Standard Schema failure, or null. */
@@ -121,10 +123,19 @@ function schemaIssues(error: unknown): SchemaIssue[] | null {
     : null
 }
 
-function toViolation(issue: SchemaIssue): Violation {
-  const violation: Violation = { property: propertyOf(issue.path ?? []), message: issue.message }
+/** One violation per issue; a strict object's unknown keys give one each, naming the key. */
+function toViolations(issue: SchemaIssue): Violation[] {
+  const path = issue.path ?? []
+  if (issue.code === 'unrecognized_keys' && Array.isArray(issue.keys) && issue.keys.length > 0) {
+    return issue.keys.map((key) => ({
+      property: propertyOf([...path, key]),
+      message: `Unknown key "${key}".`,
+      reason: 'unrecognized_keys',
+    }))
+  }
+  const violation: Violation = { property: propertyOf(path), message: issue.message }
   if (issue.code) violation.reason = issue.code
-  return violation
+  return [violation]
 }
 
 /** `['files', 3, 'name']` → `files[3].name`; the whole input → `input`. */

@@ -5,7 +5,13 @@ import { requireScope } from '../../internal/access.js'
 import type { DarkroomEvent } from '../../ports/event-sink.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
-import { blobKeysOf, deletePhotoRow, deleteUnreferencedBlobs, loadOwnPhoto } from './shared.js'
+import {
+  blobKeysOf,
+  deletePhotoRow,
+  deleteUnreferencedBlobs,
+  loadOwnPhoto,
+  replaceProfilePicture,
+} from './shared.js'
 
 export interface DeletePhotoInput {
   id: string
@@ -28,6 +34,8 @@ export const MAX_BULK_DELETE = 1000
 /**
  * Soft delete sets `deletedAt`. Hard delete removes the row first, in a transaction, and the
  * blobs after: a failed blob delete leaves an orphan for the sweep, never a row without bytes.
+ * Either way a profile picture pointing at the photo is cleared in the same transaction (a
+ * restore does not set it again).
  */
 export async function deletePhoto(
   ctx: ServiceContext,
@@ -94,6 +102,7 @@ async function deleteOne(
     const record = await ctx.store.transaction(async (tx) => {
       const photo = await loadOwnPhoto(tx, caller, input.id)
       if (photo.deletedAt) return photo
+      await replaceProfilePicture(tx, photo)
       return tx.updatePhoto(photo.id, { deletedAt: ctx.clock.now(), updatedAt: ctx.clock.now() })
     })
     const photo = toPhoto(record, ctx.config)

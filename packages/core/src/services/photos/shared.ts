@@ -62,6 +62,19 @@ export async function deletePhotoRow(
   replacementId: string | null = null,
 ): Promise<void> {
   await tx.deletePhoto(photo.id)
+  await replaceProfilePicture(tx, photo, replacementId)
+}
+
+/**
+ * Inside the transaction that deletes (or trashes) `photo`: if it is its owner's profile
+ * picture, the picture becomes `replacementId` (default none), so it never points at a photo
+ * that is gone or in the trash.
+ */
+export async function replaceProfilePicture(
+  tx: MetadataOps,
+  photo: PhotoRecord,
+  replacementId: string | null = null,
+): Promise<void> {
   const owner = await tx.getOwner(photo.ownerId)
   if (owner?.profilePhotoId === photo.id) {
     await tx.upsertOwner({ ...owner, profilePhotoId: replacementId })
