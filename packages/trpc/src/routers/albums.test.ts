@@ -56,6 +56,28 @@ describe('albums', () => {
     expect(await h.alice.photos.get({ id: uploaded[0]!.id })).toMatchObject({ albumId: null })
   })
 
+  it('refuses a photoCap below the photos the album holds (422 on photoCap)', async () => {
+    const h = await makeHarness()
+    const album = await h.alice.albums.create({ title: 'Full' })
+    await h.alice.photos.upload(
+      uploadForm(
+        [
+          { name: 'a.jpg', bytes: await jpeg() },
+          { name: 'b.jpg', bytes: await jpeg() },
+        ],
+        { albumId: album.id },
+      ),
+    )
+    const { error, shape } = await failure(h, h.alice.albums.update({ id: album.id, photoCap: 1 }))
+    expect(error.code).toBe('UNPROCESSABLE_CONTENT')
+    expect(shape.data.darkroom?.violations).toEqual([
+      expect.objectContaining({
+        property: 'photoCap',
+        message: expect.stringContaining('holds 2 photos'),
+      }),
+    ])
+  })
+
   it('validates title and photoCap as core does', async () => {
     const h = await makeHarness()
     const { shape } = await failure(h, h.alice.albums.create({ title: ' ', photoCap: -1 }))

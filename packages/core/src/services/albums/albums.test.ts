@@ -107,3 +107,41 @@ describe('albums.delete with the same bytes outside any album', () => {
     ])
   })
 })
+
+describe('albums.update photoCap', () => {
+  it('refuses a cap below the photos the album holds, naming the count (VALIDATION)', async () => {
+    const test = await makeTestDarkroom()
+    const { darkroom } = test
+    const album = await darkroom.albums.create(alice, { title: 'Party', photoCap: 10 })
+    for (let i = 0; i < 3; i++) {
+      await uploadOne(test, await makeJpeg({ width: 20, height: 20, seed: 100 + i }), album.id)
+    }
+    const trashed = await uploadOne(
+      test,
+      await makeJpeg({ width: 20, height: 20, seed: 110 }),
+      album.id,
+    )
+    await darkroom.photos.delete(alice, { id: trashed.id }) // the trash does not count
+
+    const refused = await darkroom.albums
+      .update(alice, { id: album.id, photoCap: 2, title: 'Renamed' })
+      .catch((e: unknown) => e)
+    expect(refused).toMatchObject({
+      code: 'VALIDATION',
+      violations: [{ property: 'photoCap', message: expect.stringContaining('holds 3 photos') }],
+    })
+    expect(await darkroom.albums.get(alice, { id: album.id })).toMatchObject({
+      title: 'Party',
+      photoCap: 10,
+      photoCount: 3,
+    })
+
+    expect(await darkroom.albums.update(alice, { id: album.id, photoCap: 3 })).toMatchObject({
+      photoCap: 3,
+      photoCount: 3,
+    })
+    expect(await darkroom.albums.update(alice, { id: album.id, photoCap: null })).toMatchObject({
+      photoCap: null,
+    })
+  })
+})

@@ -94,6 +94,13 @@ export async function get(
   return toAlbum({ ...album, photoCount: await ctx.store.countAlbumPhotos(album.id) })
 }
 
+/**
+ * Changes an album's title, description, photo cap or cover. A photo cap below the photos the
+ * album holds now (the trash excluded, as for the cap itself) is refused with `VALIDATION` on
+ * `photoCap`, naming the count: it is the value given that cannot be taken, and nothing is
+ * removed to make room. The check and the write share one transaction with the album locked,
+ * so no admission slips in between.
+ */
 export async function update(
   ctx: ServiceContext,
   caller: Caller,
@@ -102,24 +109,35 @@ export async function update(
   requireScope(caller, 'photos.write')
   const violations = validate(input, false)
   if (violations.length > 0) throw DarkroomError.validation(violations)
-  await loadOwnAlbum(ctx.store, caller, input.id)
   const patch: AlbumPatch = { updatedAt: ctx.clock.now() }
   if (input.title !== undefined) patch.title = input.title.trim()
   if (input.description !== undefined) patch.description = input.description
   if (input.photoCap !== undefined) patch.photoCap = input.photoCap
-  if (input.coverPhotoId !== undefined) {
-    if (input.coverPhotoId !== null) {
-      const cover = await loadOwnPhoto(ctx.store, caller, input.coverPhotoId)
+  if (input.coverPhotoId !== undefined) patch.coverPhotoId = input.coverPhotoId
+  const { record, photoCount } = await ctx.store.transaction(async (tx) => {
+    await loadOwnAlbum(tx, caller, input.id, true)
+    const count = await tx.countAlbumPhotos(input.id)
+    if (input.photoCap != null && input.photoCap < count) {
+      throw DarkroomError.validation([
+        {
+          property: 'photoCap',
+          message:
+            `Album ${input.id} holds ${count} photos; its photo cap cannot be set below that ` +
+            `(${input.photoCap} was asked).`,
+        },
+      ])
+    }
+    if (input.coverPhotoId) {
+      const cover = await loadOwnPhoto(tx, caller, input.coverPhotoId)
       if (cover.albumId !== input.id) {
         throw DarkroomError.validation([
           { property: 'coverPhotoId', message: `Photo ${cover.id} is not in album ${input.id}.` },
         ])
       }
     }
-    patch.coverPhotoId = input.coverPhotoId
-  }
-  const record = await ctx.store.updateAlbum(input.id, patch)
-  const album = toAlbum({ ...record, photoCount: await ctx.store.countAlbumPhotos(record.id) })
+    return { record: await tx.updateAlbum(input.id, patch), photoCount: count }
+  })
+  const album = toAlbum({ ...record, photoCount })
   await ctx.events.emit([ctx.events.make('album.updated', caller.ownerId, album.id, { album })])
   return album
 }
