@@ -45,6 +45,26 @@ describe('photos.list', () => {
     expect(byOffset.items.map((p) => p.id)).toEqual(seen.slice(3, 6))
   })
 
+  it("answers NOT_FOUND for an album that is missing or not the caller's", async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'Mine' })
+    await seed(darkroom, alice, 1, album.id)
+    expect((await darkroom.photos.list(alice, { albumId: album.id })).total).toBe(1)
+    const missing = '00000000-0000-7000-8000-00000000ffff'
+    for (const [caller, albumId] of [
+      [bob, album.id],
+      [alice, missing],
+    ] as const) {
+      await expect(darkroom.photos.list(caller, { albumId })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringContaining(albumId),
+      })
+    }
+    // Outside any album, or every album: no album to look up.
+    expect((await darkroom.photos.list(bob, { albumId: null })).total).toBe(0)
+    expect((await darkroom.photos.list(bob)).total).toBe(0)
+  })
+
   it('counts the total on the first page and carries it in the cursor, not counting again', async () => {
     const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
     await seed(darkroom, alice, 5)
