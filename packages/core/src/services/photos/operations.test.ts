@@ -342,6 +342,40 @@ describe('photos.react and counters', () => {
   })
 })
 
+describe('openBlob', () => {
+  it('counts a download for the whole original only, and checks the extension asked for', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 1)
+    const size = p!.size
+    const open = async (input: Omit<Parameters<Darkroom['photos']['openBlob']>[1], 'id'>) => {
+      const opened = await darkroom.photos.openBlob(alice, { id: p!.id, ...input })
+      opened.stream.destroy()
+      return opened
+    }
+    await open({ variant: 'original', range: { start: 0, end: 99 } })
+    await open({ variant: 'original', range: { start: 1 } })
+    await open({ variant: 'original', countDownload: false })
+    await open({ variant: 'small' })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(0)
+    await open({ variant: 'original' })
+    await open({ variant: 'original', range: { start: 0 } })
+    await open({ variant: 'original', range: { start: 0, end: size - 1 } })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(3)
+
+    expect(await open({ variant: 'original', extension: 'jpeg' })).toMatchObject({
+      extension: 'jpg',
+      mimeType: 'image/jpeg',
+    })
+    expect(await open({ variant: 'small', extension: 'webp' })).toMatchObject({ extension: 'webp' })
+    await expect(open({ variant: 'original', extension: 'png' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('original is image/jpeg: use .jpg'),
+    })
+    // The refused extension counted nothing; the `.jpeg` one was a whole original.
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(4)
+  })
+})
+
 describe('repairDimensions and sweepOrphans', () => {
   it('fixes rows whose dimensions are missing or wrong from the stored original', async () => {
     const { darkroom, store } = await makeTestDarkroom()
