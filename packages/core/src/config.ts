@@ -139,6 +139,17 @@ export const configSchema = z
   })
   .strict()
 
+/**
+ * The largest file an upload may be before its type is known (a tus creation, the
+ * `Tus-Max-Size` it advertises): the image limit, or the video limit when video is on and
+ * larger. Once the first bytes name the type, that type's own limit applies.
+ */
+export function maxUploadBytes(config: DarkroomConfig): number {
+  const { video } = config
+  const videoMax = video.enabled && video.mimeTypes.length > 0 ? video.maxFileBytes : 0
+  return Math.max(config.limits.maxFileBytes, videoMax)
+}
+
 export type DarkroomConfigInput = z.input<typeof configSchema>
 export type DarkroomConfig = Readonly<z.output<typeof configSchema>>
 export type VariantPreset = z.output<typeof variantPresetSchema>
