@@ -29,6 +29,7 @@ import { ensureSchema } from './jobs/ensure-schema.js'
 import { PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
 import { periodicTasks, type PeriodicTask, type PeriodicTaskName } from './jobs/periodic-tasks.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+import { guardedPost } from './webhooks/guarded-post.js'
 
 /**
  * The composition root: config → adapters (SQLite store, folder of blobs) → engine → HTTP
@@ -154,7 +155,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     logger: logger.child({ module: 'webhooks' }),
     clock,
     ...config.webhooks,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: options.fetch ?? guardedPost(config.webhookRules.urlPolicy),
     onRetry: (at) => jobs?.send(QUEUES.webhooks, at),
   })
 
@@ -175,6 +176,8 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
+    profiles: config.profiles,
+    webhooks: config.webhookRules,
     uploads: {
       directory: config.uploads.directory,
       expiryMs: config.uploads.expiryMs,
@@ -218,6 +221,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       host: config.host,
       portVariable: 'PORT',
       hostVariable: 'HOST',
+      limits: config.connections,
     })
   const metricsPort = config.metrics.port
   const metricsListener =

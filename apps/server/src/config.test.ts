@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { parseConfig } from '@darkroom/core'
+import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './config.js'
 
@@ -116,5 +120,101 @@ describe('loadConfig', () => {
       /METRICS_PORT: must differ from PORT/,
     )
     expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/)
+  })
+})
+
+describe('PROFILES', () => {
+  it('mounts named seed profiles at the root or under a base path, and names a bad entry', () => {
+    expect(loadConfig({}).profiles).toEqual([])
+    expect(loadConfig({ PROFILES: 'events, social@/social' }).profiles).toEqual([
+      { profile: 'events', basePath: '' },
+      { profile: 'social', basePath: '/social' },
+    ])
+    expect(loadConfig({ PROFILES: 'all' }).profiles.map((p) => p.profile)).toEqual([
+      'social',
+      'groups',
+      'events',
+      'imagehost',
+      'albums',
+    ])
+    expect(() => loadConfig({ PROFILES: 'events,flickr,albums@media' })).toThrow(
+      /PROFILES: unknown profile "flickr".*\n.*PROFILES: the base path of albums \("media"\) must start with \//,
+    )
+  })
+})
+
+describe('WATERMARK_*', () => {
+  it('switches the watermarked variants on with a text or an image file, tuned or not', async () => {
+    expect(loadConfig({}).darkroom.watermark).toBeUndefined()
+    const text = loadConfig({
+      WATERMARK_TEXT: '© Studio',
+      WATERMARK_OPACITY: '0.35',
+      WATERMARK_GRAVITY: 'center',
+      WATERMARK_VARIANTS: 'watermark=large, watermarkSmall=small',
+    })
+    expect(text.darkroom.watermark).toEqual({
+      text: '© Studio',
+      opacity: 0.35,
+      gravity: 'center',
+      presets: { watermark: 'large', watermarkSmall: 'small' },
+    })
+    expect(parseConfig(text.darkroom).watermark).toMatchObject({ text: '© Studio' })
+
+    const dir = await mkdtemp(join(tmpdir(), 'darkroom-config-'))
+    try {
+      const logo = await sharp({
+        create: {
+          width: 40,
+          height: 20,
+          channels: 4,
+          background: { r: 0, g: 0, b: 0, alpha: 0.5 },
+        },
+      })
+        .png()
+        .toBuffer()
+      await writeFile(join(dir, 'logo.png'), logo)
+      const image = loadConfig({ WATERMARK_IMAGE: join(dir, 'logo.png') })
+      expect(Buffer.from(image.darkroom.watermark!.image!)).toEqual(logo)
+      // Core's defaults: opacity 0.5, southeast, `watermark` from medium, `watermarkSmall` from small.
+      expect(parseConfig(image.darkroom).watermark).toMatchObject({
+        opacity: 0.5,
+        gravity: 'southeast',
+        presets: { watermark: 'medium', watermarkSmall: 'small' },
+      })
+
+      await writeFile(join(dir, 'logo.txt'), 'not an image')
+      expect(() => loadConfig({ WATERMARK_IMAGE: join(dir, 'logo.txt') })).toThrow(
+        /WATERMARK_IMAGE: ".*logo\.txt" is not a PNG, JPEG or WebP file/,
+      )
+      expect(() => loadConfig({ WATERMARK_IMAGE: join(dir, 'missing.png') })).toThrow(
+        /WATERMARK_IMAGE: cannot read ".*missing\.png" \(ENOENT\)/,
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('names every bad watermark variable', () => {
+    const bad = () =>
+      loadConfig({
+        WATERMARK_TEXT: 'x',
+        WATERMARK_OPACITY: '1.5',
+        WATERMARK_GRAVITY: 'middle',
+      })
+    expect(bad).toThrow(/WATERMARK_OPACITY: .*\n.*WATERMARK_GRAVITY: /)
+    expect(() => loadConfig({ WATERMARK_OPACITY: '0.2', WATERMARK_GRAVITY: 'center' })).toThrow(
+      /WATERMARK_OPACITY: needs WATERMARK_TEXT or WATERMARK_IMAGE\n.*WATERMARK_GRAVITY: needs/,
+    )
+    expect(() => loadConfig({ WATERMARK_TEXT: 'x', WATERMARK_IMAGE: 'logo.png' })).toThrow(
+      /not both/,
+    )
+    expect(() =>
+      loadConfig({ WATERMARK_TEXT: 'x', WATERMARK_VARIANTS: 'medium=large,stamp=huge,ok' }),
+    ).toThrow(
+      /"medium" must be a new variant name.*\n.*"stamp" needs a preset after = \(one of small, medium, large\)\n.*"ok" needs a preset/,
+    )
+    expect(() => loadConfig({ WATERMARK_TEXT: 'x', WATERMARK_VARIANTS: ',' })).toThrow(
+      /WATERMARK_VARIANTS: name at least one variant/,
+    )
   })
 })

@@ -1,14 +1,22 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { VARIANT_FORMATS, type DarkroomConfigInput } from '@darkroom/core'
+import {
+  configSchema,
+  VARIANT_FORMATS,
+  type DarkroomConfigInput,
+  type WatermarkConfig,
+} from '@darkroom/core'
+import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
+import { DEFAULT_MAX_WEBHOOKS_PER_OWNER, type WebhookUrlPolicy } from '@darkroom/trpc'
 import { z } from 'zod'
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/listener.js'
 
 /**
  * The server's one config object, read from env once (this is the only module that reads
  * `process.env`). Every variable is validated; a bad value stops the start with a message
- * naming the variable. Engine settings (limits, variant format, public URL) are mapped onto
- * core's config input, which `createDarkroom` validates again with its own schema.
+ * naming the variable. Engine settings (limits, variant format, public URL, watermark) are
+ * mapped onto core's config input, which `createDarkroom` validates again with its own schema.
  */
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -51,6 +59,10 @@ export interface ServerConfig {
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
+  /** Timeouts and socket caps of the main listener (`HTTP_*`); see http/listener.ts. */
+  connections: ConnectionLimits
+  /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
+  profiles: { profile: ProfileName; basePath: string }[]
   /** The built web gallery served at `/` (GALLERY_DIR); null: none found. */
   galleryDir: string | null
   darkroom: DarkroomConfigInput
@@ -70,6 +82,8 @@ export interface ServerConfig {
     /** Transforms allowed to wait; more get 503. */
     maxQueue: number
   }
+  /** Where webhooks may point and how many an owner may have (`WEBHOOK_ALLOWED_*`). */
+  webhookRules: { urlPolicy: WebhookUrlPolicy; maxPerOwner: number }
   webhooks: {
     maxAttempts: number
     /** First retry delay; doubles each attempt, with jitter, up to `maxDelayMs`. */
@@ -143,6 +157,21 @@ const bool = z
   })
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v))
 
+const fraction = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/, 'must be a number from 0 to 1')
+  .transform(Number)
+  .pipe(z.number().min(0).max(1))
+
+const WATERMARK_GRAVITIES = [
+  'center',
+  'southeast',
+  'southwest',
+  'northeast',
+  'northwest',
+] as const satisfies readonly WatermarkConfig['gravity'][]
+
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
   HOST: z.string().trim().min(1).optional(),
@@ -154,6 +183,12 @@ const envSchema = z.object({
   MAX_INPUT_MEGAPIXELS: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
+  PROFILES: z.string().trim().optional(),
+  HTTP_HEADERS_TIMEOUT_MS: int(1, 3_600_000).optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int(1, 24 * 3_600_000).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 3_600_000).optional(),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
+  HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).optional(),
   GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
@@ -169,6 +204,18 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(1).optional(),
   WEBHOOK_RETRY_MAX_MS: int(1).optional(),
   WEBHOOK_POLL_MS: int(10).optional(),
+  WEBHOOK_ALLOWED_PORTS: z
+    .string()
+    .trim()
+    .regex(/^(any|\d{1,5}(\s*,\s*\d{1,5})*)$/, 'must be "any" or comma-separated port numbers')
+    .optional(),
+  WEBHOOK_ALLOWED_HOSTS: z.string().trim().optional(),
+  WEBHOOK_MAX_PER_OWNER: int(1, 1000).optional(),
+  WATERMARK_TEXT: z.string().trim().min(1).max(200, 'must be at most 200 characters').optional(),
+  WATERMARK_IMAGE: z.string().trim().min(1).optional(),
+  WATERMARK_OPACITY: fraction.optional(),
+  WATERMARK_GRAVITY: z.enum(WATERMARK_GRAVITIES).optional(),
+  WATERMARK_VARIANTS: z.string().trim().optional(),
   VIDEO_ENABLED: bool.optional(),
   VIDEO_MAX_FILE_BYTES: int(1).optional(),
   FFMPEG_PATH: z.string().trim().min(1).optional(),
@@ -224,6 +271,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === (e.PORT ?? 3000)) {
     problems.push(`METRICS_PORT: must differ from PORT (${e.METRICS_PORT})`)
   }
+  const profiles = parseProfiles(e.PROFILES, problems)
+  const watermark = parseWatermark(e, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const limits: NonNullable<DarkroomConfigInput['limits']> = {}
@@ -239,6 +288,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     darkroom.trash = { retentionMs: Math.max(1, Math.round(e.TRASH_RETENTION_DAYS * 86_400_000)) }
   }
   if (e.PUBLIC_BASE_URL) darkroom.publicBaseUrl = e.PUBLIC_BASE_URL
+  if (watermark) darkroom.watermark = watermark
   if (e.VIDEO_ENABLED) {
     darkroom.video = {
       enabled: true,
@@ -260,6 +310,16 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: e.LOG_LEVEL ?? 'info',
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
+    profiles,
+    connections: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs,
+      keepAliveTimeoutMs:
+        e.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+      maxConnections: e.HTTP_MAX_CONNECTIONS ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+      maxConnectionsPerIp:
+        e.HTTP_MAX_CONNECTIONS_PER_IP ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerIp,
+    },
     galleryDir: e.GALLERY_DIR ? resolve(e.GALLERY_DIR) : defaultGalleryDir(),
     darkroom,
     uploads: {
@@ -269,6 +329,19 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       cleanupIntervalMs: Math.min(10 * 60_000, Math.max(1_000, Math.round(expiryMs / 2))),
     },
     images: { maxConcurrent: e.IMAGE_CONCURRENCY ?? 4, maxQueue: e.IMAGE_QUEUE ?? 64 },
+    webhookRules: {
+      urlPolicy: {
+        allowedPorts:
+          e.WEBHOOK_ALLOWED_PORTS === 'any'
+            ? 'any'
+            : (e.WEBHOOK_ALLOWED_PORTS?.split(',').map((p) => Number(p.trim())) ?? [80, 443]),
+        allowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      },
+      maxPerOwner: e.WEBHOOK_MAX_PER_OWNER ?? DEFAULT_MAX_WEBHOOKS_PER_OWNER,
+    },
     webhooks: {
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS ?? 10,
       baseDelayMs: e.WEBHOOK_RETRY_BASE_MS ?? 10_000,
@@ -436,4 +509,120 @@ function parseS3Url(url: string, problems: string[], env: Env): BlobTarget {
         }
       : {}),
   }
+}
+
+type WatermarkInput = NonNullable<DarkroomConfigInput['watermark']>
+
+/**
+ * `WATERMARK_TEXT` or `WATERMARK_IMAGE` (a PNG, JPEG or WebP file, read once here) switch the
+ * watermarked variants on; `WATERMARK_OPACITY`, `WATERMARK_GRAVITY` and `WATERMARK_VARIANTS`
+ * (`name=preset,...`, default `watermark=medium,watermarkSmall=small`) tune them and need one
+ * of the two. Undefined when none is set.
+ */
+function parseWatermark(
+  e: z.output<typeof envSchema>,
+  problems: string[],
+): WatermarkInput | undefined {
+  const tuning = ['WATERMARK_OPACITY', 'WATERMARK_GRAVITY', 'WATERMARK_VARIANTS'] as const
+  if (e.WATERMARK_TEXT === undefined && e.WATERMARK_IMAGE === undefined) {
+    for (const name of tuning) {
+      if (e[name] !== undefined) problems.push(`${name}: needs WATERMARK_TEXT or WATERMARK_IMAGE`)
+    }
+    return undefined
+  }
+  if (e.WATERMARK_TEXT !== undefined && e.WATERMARK_IMAGE !== undefined) {
+    problems.push('WATERMARK_IMAGE: set either WATERMARK_TEXT or WATERMARK_IMAGE, not both')
+    return undefined
+  }
+  const watermark: WatermarkInput = e.WATERMARK_IMAGE
+    ? { image: readWatermarkImage(e.WATERMARK_IMAGE, problems) }
+    : { text: e.WATERMARK_TEXT! }
+  if (e.WATERMARK_OPACITY !== undefined) watermark.opacity = e.WATERMARK_OPACITY
+  if (e.WATERMARK_GRAVITY !== undefined) watermark.gravity = e.WATERMARK_GRAVITY
+  if (e.WATERMARK_VARIANTS)
+    watermark.presets = parseWatermarkVariants(e.WATERMARK_VARIANTS, problems)
+  return watermark
+}
+
+/** The image's bytes; a file that cannot be read or is no PNG, JPEG or WebP is a problem. */
+function readWatermarkImage(path: string, problems: string[]): Uint8Array<ArrayBuffer> {
+  let bytes: Uint8Array<ArrayBuffer>
+  try {
+    bytes = readFileSync(resolve(path))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.push(`WATERMARK_IMAGE: cannot read ${JSON.stringify(path)} (${code})`)
+    return new Uint8Array()
+  }
+  const ascii = (from: number, to: number) =>
+    Buffer.from(bytes.subarray(from, to)).toString('latin1')
+  const png = ascii(0, 8) === '\x89PNG\r\n\x1a\n'
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff
+  const webp = ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP'
+  if (!png && !jpeg && !webp) {
+    problems.push(`WATERMARK_IMAGE: ${JSON.stringify(path)} is not a PNG, JPEG or WebP file`)
+  }
+  return bytes
+}
+
+/** `watermark=medium,watermarkSmall=small`: each watermarked variant's name and its preset. */
+function parseWatermarkVariants(value: string, problems: string[]): Record<string, string> {
+  const presets = Object.keys(configSchema.parse({}).variants.presets)
+  const before = problems.length
+  const out: Record<string, string> = {}
+  for (const item of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const [name = '', preset = ''] = item.split('=').map((v) => v.trim())
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(name) || [...presets, 'original'].includes(name)) {
+      problems.push(
+        `WATERMARK_VARIANTS: ${JSON.stringify(name)} must be a new variant name ` +
+          '(letters, digits, _ or -; not original or a preset)',
+      )
+    } else if (!presets.includes(preset)) {
+      problems.push(
+        `WATERMARK_VARIANTS: ${JSON.stringify(name)} needs a preset after = (one of ${presets.join(', ')})`,
+      )
+    } else out[name] = preset
+  }
+  if (Object.keys(out).length === 0 && problems.length === before) {
+    problems.push('WATERMARK_VARIANTS: name at least one variant (watermark=medium,...)')
+  }
+  return out
+}
+
+/**
+ * `PROFILES`: comma-separated profile names, each at the root or under its own base path
+ * (`events,social@/social`); `all` mounts every profile at the root.
+ */
+function parseProfiles(
+  value: string | undefined,
+  problems: string[],
+): { profile: ProfileName; basePath: string }[] {
+  if (!value) return []
+  const out: { profile: ProfileName; basePath: string }[] = []
+  for (const item of value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const [name = '', basePath = ''] = item.split('@')
+    if (name === 'all' && basePath === '') {
+      for (const profile of PROFILE_NAMES) out.push({ profile, basePath: '' })
+      continue
+    }
+    if (!(PROFILE_NAMES as string[]).includes(name)) {
+      problems.push(`PROFILES: unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')}, all)`)
+      continue
+    }
+    if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*[^/]$/.test(basePath)) {
+      problems.push(
+        `PROFILES: the base path of ${name} ("${basePath}") must start with / and not end with /`,
+      )
+      continue
+    }
+    if (out.some((o) => o.profile === name && o.basePath === basePath)) continue
+    out.push({ profile: name as ProfileName, basePath })
+  }
+  return out
 }

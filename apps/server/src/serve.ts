@@ -77,6 +77,7 @@ async function start(env: Record<string, string | undefined>) {
     host: config.host,
     portVariable: 'PORT',
     hostVariable: 'HOST',
+    limits: config.connections,
   })
   const metricsListener =
     config.metrics.port === null

@@ -177,4 +177,55 @@ describe('tRPC over HTTP', () => {
     // Still all there for alice.
     expect((await alice.photos.getMany.query({ ids: [p.id, q.id] })).length).toBe(2)
   })
+
+  it('refuses unknown keys and form fields (422), each violation naming its property', async () => {
+    const alice = server.client(aliceKey)
+    const album = await alice.albums.create.mutate({ title: 'Strict' })
+    const { uploaded } = await alice.photos.upload.mutate(
+      uploadForm([{ name: 's.jpg', data: await makeJpeg({ seed: 31 }) }]),
+    )
+    const id = uploaded[0]!.id
+
+    // What a seed client sends: its own field names. Refused, and nothing changes.
+    const update = await failure(alice.photos.update.mutate({ id, is_hidden: true } as never))
+    expect(update).toMatchObject({ status: 422, code: 'UNPROCESSABLE_CONTENT' })
+    expect(update.data.darkroom.violations).toEqual([
+      {
+        property: 'is_hidden',
+        message: expect.stringMatching(/^Unknown key "is_hidden"\. Allowed: id, description, /),
+        reason: 'unrecognized_keys',
+      },
+    ])
+    expect((await alice.photos.get.query({ id })).hidden).toBe(false)
+    const list = await failure(alice.photos.list.query({ category_id: 'x' } as never))
+    expect(list.data.darkroom.violations).toMatchObject([{ property: 'category_id' }])
+
+    // The form field `album_id` would have put the photo outside the album.
+    const form = uploadForm([{ name: 't.jpg', data: await makeJpeg({ seed: 32 }) }], {
+      album_id: album.id,
+    })
+    const upload = await failure(alice.photos.upload.mutate(form))
+    expect(upload).toMatchObject({ status: 422 })
+    expect(upload.data.darkroom.violations).toMatchObject([
+      { property: 'album_id', message: expect.stringContaining('albumId') },
+    ])
+    expect((await alice.photos.list.query({ albumId: album.id })).total).toBe(0)
+
+    // Raw JSON: a missing key and a wrong type, each named.
+    const raw = await fetch(`${server.url}/trpc/photos.move`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${aliceKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ albumId: 7 }),
+    })
+    expect(raw.status).toBe(422)
+    const body = (await raw.json()) as { error: { data: { darkroom: { violations: unknown } } } }
+    expect(body.error.data.darkroom.violations).toEqual([
+      { property: 'id', message: 'id is required.', reason: 'invalid_type' },
+      {
+        property: 'albumId',
+        message: 'albumId: expected a string, received number',
+        reason: 'invalid_type',
+      },
+    ])
+  })
 })

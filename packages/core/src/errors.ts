@@ -25,7 +25,7 @@ export interface Violation {
 
 /** Which cap a `CAP_EXCEEDED` error is about, and its value. */
 export interface CapInfo {
-  name: 'photoCap' | 'quotaBytes' | 'maxFilesPerBatch'
+  name: 'photoCap' | 'quotaBytes' | 'maxFilesPerBatch' | 'webhooksPerOwner'
   limit: number
   current?: number
   requested?: number

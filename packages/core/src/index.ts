@@ -49,4 +49,7 @@ export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transfo
 export { localFile, isLocalFile } from './internal/bytes.js'
 export type { FileData, LocalFile } from './internal/bytes.js'
 export { sanitizeFilename } from './domain/photo.js'
+// The type check ingest makes, from a file's first bytes (never its name), for edges that narrow it.
+export { sniffMimeType, SNIFF_BYTES } from './media/sniff-mime-type.js'
+export type { SniffedType } from './media/sniff-mime-type.js'
 export { hasScope, isAdmin, requireScope } from './internal/access.js'

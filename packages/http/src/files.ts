@@ -118,13 +118,15 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
 
   async function handle(request: Request): Promise<Response> {
     try {
+      assertUploadPath(request, path)
       if (request.method === 'OPTIONS') return advertise(await tus.handleWeb(request), store)
       if (request.method === 'GET') {
         throw new HttpProblem(405, 'BAD_REQUEST', 'Uploads are written with tus, not read.')
       }
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted
-      return await finish(request, await tus.handleWeb(request), admitted, deps)
+      const response = await tus.handleWeb(admitted.request)
+      return await finish(admitted.request, response, admitted.state, deps)
     } catch (error) {
       return errorResponse(error, logger)
     }
@@ -156,6 +158,19 @@ async function finish(
   const id = uploadIdOf(request, path)
   if (request.method === 'DELETE' && response.status === 204 && id) await records.forget(id)
   return response
+}
+
+/**
+ * The paths tus answers: `<path>` (and `<path>/`), where uploads are created, and
+ * `<path>/<id>`, an upload. Anything else (`/files/a/b`, a POST to an upload's URL) is a JSON
+ * 404 here, rather than tus' plain-text answers.
+ */
+function assertUploadPath(request: Request, path: string): void {
+  const pathname = new URL(request.url).pathname
+  const atRoot = pathname === path || pathname === `${path}/`
+  if (!atRoot && (request.method === 'POST' || uploadIdOf(request, path) === null)) {
+    throw new HttpProblem(404, 'NOT_FOUND', 'No such upload URL.')
+  }
 }
 
 /** OPTIONS: the checksum algorithms, when the store verifies any (tus adds Tus-Max-Size). */

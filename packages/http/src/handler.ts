@@ -6,8 +6,10 @@ import {
   createAppRouter,
   type AppRouter,
   type Authenticate,
+  type WebhookRules,
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
+import { createApiNotFoundRoute } from './api-not-found.js'
 import { GUEST_CALLER } from './auth.js'
 import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
@@ -18,7 +20,10 @@ import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
 import { silentLogger, type Logger } from './logger.js'
 import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
+import { receiveForm } from './api/multipart.js'
+import { readJson } from './api/json-body.js'
 import { createPhotoRoute } from './photos.js'
+import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
 import { createSessionRoute, withKeyCookie } from './session.js'
@@ -67,6 +72,14 @@ export interface DarkroomHandlerOptions {
     /** Transforms allowed to wait; more get 503. Default 64. */
     maxQueue?: number
   }
+  /** Where webhooks may point (public addresses on 80/443 by default) and how many per owner. */
+  webhooks?: WebhookRules
+  /**
+   * Seed APIs served verbatim beside Darkroom's own routes, by name (`'events'`) or your own
+   * `Profile`, each at the base path or under its own (`{ profile: 'social', basePath: '/social' }`).
+   * Default none.
+   */
+  profiles?: readonly ProfileMount[]
   logger?: Logger
   clock?: Clock
 }
@@ -75,7 +88,8 @@ export interface DarkroomHandler {
   /**
    * The Fetch form, `(Request) => Promise<Response>`: Hono, Next.js route handlers, Bun, Deno.
    * `info.ip` is the client's address when the platform knows it (per-IP limits on guests).
-   * A path outside the handler's routes answers a JSON 404.
+   * A path outside the handler's routes answers a JSON 404, and so does an unknown path under
+   * one of its prefixes, whatever the method.
    */
   fetch(request: Request, info?: { ip?: string }): Promise<Response>
   /**
@@ -99,7 +113,8 @@ export interface DarkroomHandler {
 /**
  * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
  * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
- * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`. Nothing here
+ * variants), `/session` (the picture cookie) and `/healthz`, under `basePath`; `/api/...` is
+ * reserved (a JSON 404 for now). An unknown path under any of these answers a JSON 404. Nothing here
  * reads `process.env`: the app passes everything in.
  *
  * @example
@@ -130,6 +145,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     authenticate,
     guestUploads: guestUploads ? { ownerId: GUEST_CALLER.ownerId } : null,
     clock,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   })
@@ -199,19 +215,48 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/files', handle: (request) => files.handle(request) },
       { prefix: '/image', handle: image },
       { prefix: '/photos', handle: photo },
-      { prefix: '/healthz', handle: health },
-      { prefix: '/session', handle: session },
+      { prefix: '/healthz', handle: health, exact: true },
+      { prefix: '/session', handle: session, exact: true },
+      { prefix: '/api', handle: createApiNotFoundRoute() },
     ],
     logger,
   )
+  const limits = darkroom.config.limits
+  const profiles = mountProfiles(options.profiles ?? [], {
+    darkroom,
+    serverStore,
+    authenticate,
+    guestCaller: guestUploads ? GUEST_CALLER : null,
+    receiveForm: (request, { fileFields }) =>
+      receiveForm(request, {
+        directory: join(options.dataDir, 'tmp'),
+        maxFileBytes: limits.maxFileBytes,
+        maxFiles: limits.maxFilesPerBatch,
+        maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
+        fileFields,
+      }),
+    readJson: (request) => readJson(request),
+    basePath,
+    dataDir: options.dataDir,
+    clock,
+    logger,
+  })
   const cors = createCors(options.cors)
-  const owns = (pathname: string) => routes.match(pathname) !== null
+  const inside = (pathname: string) =>
+    basePath === '' || pathname === basePath || pathname.startsWith(`${basePath}/`)
+  const owns = (pathname: string) =>
+    routes.match(pathname) !== null ||
+    (inside(pathname) && profiles.owns(pathname.slice(basePath.length) || '/'))
 
   async function handle(request: Request): Promise<Response> {
     // The preflight answer is final: `cors.apply` would strip its Allow-Methods/Headers.
     const preflight = cors.preflight(request)
     if (preflight) return preflight
     const url = new URL(request.url)
+    const profiled = inside(url.pathname)
+      ? profiles.dispatch(request, url.pathname.slice(basePath.length) || '/', url)
+      : null
+    if (profiled) return cors.apply(request, await profiled, false)
     const matched = routes.match(url.pathname)
     const response = matched
       ? await routes.dispatch(request, url, matched)

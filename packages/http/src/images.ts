@@ -88,10 +88,11 @@ export function createImageRoute(options: ImageRouteOptions) {
   /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
   return async function imageRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      assertReadMethod(request)
+      // An unknown URL is a 404 whatever the method; a known one is read with GET or HEAD.
       const match = PATH.exec(path)
       const requested = match ? FORMAT_BY_EXT[match[2]!] : undefined
       if (!match || !requested) throw new HttpProblem(404, 'NOT_FOUND', 'No such image URL.')
+      assertReadMethod(request)
       const id = match[1]!
       const exact = parseImageParams(url.searchParams)
       const now = clock.now().getTime()
@@ -101,6 +102,8 @@ export function createImageRoute(options: ImageRouteOptions) {
       const caller = await pictureCaller({
         request,
         photoId: id,
+        variant: null,
+        watermark: darkroom.config.watermark,
         signedValid: signed === 'valid',
         authenticate: options.authenticate,
         ownerOf: options.ownerOf,

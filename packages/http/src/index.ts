@@ -10,3 +10,20 @@ export type { ImageParams } from './signed-urls.js'
 export { STATUS_BY_CODE, HttpProblem, toHttpError } from './errors.js'
 export type { ErrorBody, HttpError } from './errors.js'
 export { GUEST_CALLER } from './auth.js'
+export { PROFILES, PROFILE_NAMES } from './profiles/index.js'
+export type {
+  Profile,
+  ProfileDeps,
+  ProfileName,
+  ProfileRequest,
+  ProfileRoute,
+} from './profiles/index.js'
+export type { ProfileMount } from './profiles/mount.js'
+export { createEventsProfile } from './profiles/events.js'
+export type { EventsProfileOptions } from './profiles/events.js'
+export { createGroupsProfile } from './profiles/groups.js'
+export type { GroupsProfileOptions } from './profiles/groups.js'
+export { createImagehostProfile } from './profiles/imagehost.js'
+export type { ImagehostOptions } from './profiles/imagehost.js'
+export type { ReceivedFile, ReceivedForm } from './api/multipart.js'
+export { readJson, parseInput } from './api/json-body.js'

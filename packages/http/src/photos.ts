@@ -46,9 +46,10 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
   /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
   return async function photoRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
-      assertReadMethod(request)
+      // An unknown URL is a 404 whatever the method; a known one is read with GET or HEAD.
       const match = PATH.exec(path)
       if (!match) throw new HttpProblem(404, 'NOT_FOUND', 'No such photo URL.')
+      assertReadMethod(request)
       const [, id, variant, extension] = match as unknown as [string, string, string, string]
       const now = clock.now().getTime()
       const signed = checkSignature(options.signingSecret, path, url.searchParams, {}, now)
@@ -56,6 +57,8 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
       const caller = await pictureCaller({
         request,
         photoId: id,
+        variant,
+        watermark: darkroom.config.watermark,
         signedValid: signed === 'valid',
         authenticate: options.authenticate,
         ownerOf: options.ownerOf,

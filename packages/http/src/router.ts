@@ -13,6 +13,8 @@ export interface RouteEntry {
   /** `/trpc` matches `/trpc` and `/trpc/...`, not `/trpcx`. */
   prefix: string
   handle: Route
+  /** The route is the prefix alone: a path under it (`/healthz/x`) is a JSON 404. */
+  exact?: boolean
 }
 
 export interface Router {
@@ -43,6 +45,7 @@ export function createRouter(
       return route ? { path, route } : null
     },
     async dispatch(request, url, { path, route }) {
+      if (route.exact && path !== route.prefix) return errorResponse(notFound())
       try {
         return await route.handle(request, path, url)
       } catch (error) {

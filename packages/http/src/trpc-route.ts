@@ -1,7 +1,8 @@
 import { isDarkroomError } from '@darkroom/core'
 import type { AppRouter, RequestContext } from '@darkroom/trpc'
-import { TRPCError } from '@trpc/server'
+import { getTRPCErrorShape, TRPCError } from '@trpc/server'
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
+import { json } from './internal/responses.js'
 import type { Logger } from './logger.js'
 import type { Route } from './router.js'
 
@@ -9,7 +10,9 @@ import type { Route } from './router.js'
  * `/trpc` through tRPC's Fetch adapter (batching on). A request body is cut off past
  * `maxBodyBytes` (a declared `Content-Length` over it is refused before a byte is read) with
  * tRPC's own `PAYLOAD_TOO_LARGE`, so clients get the error in the shape they decode. A
- * `RATE_LIMITED` refusal carries `Retry-After`.
+ * `RATE_LIMITED` refusal carries `Retry-After`. A path that names no procedure at all is a
+ * JSON 404 in tRPC's error shape whatever the method (tRPC itself answers a HEAD 204 and a
+ * body-less POST 415 before it looks).
  */
 export function createTrpcRoute(options: {
   router: AppRouter
@@ -21,8 +24,11 @@ export function createTrpcRoute(options: {
   logger: Logger
 }): Route {
   const { router, endpoint, maxBodyBytes, logger } = options
-  return (request) =>
-    fetchRequestHandler({
+  const procedures = new Set(Object.keys(router._def.procedures))
+  return async (request, _path, url) => {
+    const unknown = unknownProcedures(url, endpoint, procedures)
+    if (unknown) return notFound(router, unknown)
+    return fetchRequestHandler({
       endpoint,
       req: limitBody(request, maxBodyBytes),
       router,
@@ -43,6 +49,44 @@ export function createTrpcRoute(options: {
         }
       },
     })
+  }
+}
+
+/**
+ * The procedure paths of a request (read as tRPC reads them: a batch is comma-separated) when
+ * none of them is a procedure, else null. A batch naming some known procedure is tRPC's to
+ * answer (207, one result or error per call).
+ */
+function unknownProcedures(url: URL, endpoint: string, procedures: ReadonlySet<string>) {
+  const trim = (s: string) => s.replace(/^\/+|\/+$/g, '')
+  let path = trim(trim(url.pathname).slice(trim(endpoint).length))
+  try {
+    path = decodeURIComponent(path)
+  } catch {
+    // tRPC answers a malformed escape with its BAD_REQUEST.
+    return null
+  }
+  const batch = url.searchParams.get('batch') === '1'
+  const names = batch ? path.split(',') : [path]
+  return names.some((name) => procedures.has(name)) ? null : { names, batch }
+}
+
+/** tRPC's own answer to an unknown procedure (one error per call in a batch), for any method. */
+function notFound(
+  router: AppRouter,
+  { names, batch }: { names: string[]; batch: boolean },
+): Response {
+  const errors = names.map((path) => ({
+    error: getTRPCErrorShape({
+      config: router._def._config,
+      error: new TRPCError({ code: 'NOT_FOUND', message: `No procedure found on path "${path}"` }),
+      type: 'unknown',
+      path,
+      input: undefined,
+      ctx: undefined,
+    }),
+  }))
+  return json(404, batch ? errors : errors[0])
 }
 
 /** The request, with a body that fails with `PAYLOAD_TOO_LARGE` past `maxBytes`. */

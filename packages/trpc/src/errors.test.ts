@@ -1,10 +1,12 @@
-import { DarkroomError, ERROR_CODES, type DarkroomErrorCode } from '@darkroom/core'
+import { DarkroomError, ERROR_CODES, isDarkroomError, type DarkroomErrorCode } from '@darkroom/core'
 import { makeCaller, MemoryServerStore } from '@darkroom/core/testing'
 import { TRPCError } from '@trpc/server'
 import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { TRPC_ERROR_CODE_OF, mapError } from './errors.js'
 import { failure, jpeg, makeHarness, uploadForm } from './internal/harness.test-utils.js'
+import { strictObject } from './schemas/common.js'
 
 const STATUS: Record<DarkroomErrorCode, number> = {
   NOT_FOUND: 404,
@@ -36,6 +38,59 @@ describe('the code table', () => {
       cause: { issues: [{ message: 'bad', path: ['x'] }] },
     })
     expect(mapError(output)).toBe(output)
+  })
+})
+
+describe('schema issues as violations', () => {
+  const schema = strictObject({
+    title: z.string(),
+    items: z.array(strictObject({ name: z.string(), size: z.number().optional() })),
+  })
+  const violationsOf = (input: unknown) => {
+    const result = schema.safeParse(input)
+    const mapped = mapError(new TRPCError({ code: 'BAD_REQUEST', cause: result.error }), input)
+    expect(isDarkroomError(mapped.cause) && mapped.cause.code).toBe('VALIDATION')
+    return (mapped.cause as DarkroomError).violations
+  }
+
+  it('names an unknown key at any depth by its path, one violation per key', () => {
+    const input = { title: 't', items: [{ name: 'a' }, { name: 'b', sise: 1, tag: 'x' }], x: 1 }
+    expect(violationsOf(input)).toEqual([
+      {
+        property: 'items[1].sise',
+        message: 'Unknown key "sise". Allowed: name, size.',
+        reason: 'unrecognized_keys',
+      },
+      {
+        property: 'items[1].tag',
+        message: 'Unknown key "tag". Allowed: name, size.',
+        reason: 'unrecognized_keys',
+      },
+      {
+        property: 'x',
+        message: 'Unknown key "x". Allowed: title, items.',
+        reason: 'unrecognized_keys',
+      },
+    ])
+  })
+
+  it('tells a missing key from a wrong type, at any depth', () => {
+    expect(violationsOf({ items: [{ name: 3 }, {}] })).toEqual([
+      { property: 'title', message: 'title is required.', reason: 'invalid_type' },
+      {
+        property: 'items[0].name',
+        message: 'items[0].name: expected a string, received number',
+        reason: 'invalid_type',
+      },
+      { property: 'items[1].name', message: 'items[1].name is required.', reason: 'invalid_type' },
+    ])
+    expect(violationsOf(null)).toEqual([
+      {
+        property: 'input',
+        message: 'input: expected an object, received null',
+        reason: 'invalid_type',
+      },
+    ])
   })
 })
 

@@ -21,10 +21,13 @@ const t = initTRPC.context<RequestContext>().create({ errorFormatter: formatErro
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
 
-export const baseProcedure = t.procedure.use(async ({ next }) => {
+export const baseProcedure = t.procedure.use(async ({ next, getRawInput }) => {
   const result = await next()
   if (!result.ok) {
-    const mapped = mapError(result.error)
+    // The raw input (already read, so no cost) lets a failed schema tell missing from wrong.
+    const input =
+      result.error.code === 'BAD_REQUEST' ? await getRawInput().catch(() => undefined) : undefined
+    const mapped = mapError(result.error, input)
     if (mapped !== result.error) throw mapped
   }
   return result

@@ -211,6 +211,68 @@ describe('tus uploads', () => {
     expect(files.filter((f) => f.startsWith(uploadIdOf(outcome.upload)))).toEqual([])
   })
 
+  it('takes a re-sent PATCH idempotently: bytes it has are acknowledged, not refused (409/404)', async () => {
+    const data = await makeNoiseJpeg(400, 300, 131)
+    const auth = { 'Tus-Resumable': '1.0.0', authorization: `Bearer ${aliceKey}` }
+    const created = await fetch(`${server.url}/files`, {
+      method: 'POST',
+      headers: {
+        ...auth,
+        'Upload-Length': String(data.length),
+        'Upload-Metadata': `filename ${Buffer.from('again.jpg').toString('base64')}`,
+      },
+    })
+    expect(created.status).toBe(201)
+    const url = new URL(created.headers.get('location')!, server.url).href
+    const patch = (offset: number, bytes: Uint8Array) =>
+      fetch(url, {
+        method: 'PATCH',
+        headers: {
+          ...auth,
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: bytes,
+      })
+    const third = Math.floor(data.length / 3)
+    const first = await patch(0, data.subarray(0, third))
+    expect(first.status).toBe(204)
+    expect(first.headers.get('upload-offset')).toBe(String(third))
+    // The same chunk again: acknowledged at the upload's offset, nothing written twice.
+    const again = await patch(0, data.subarray(0, third))
+    expect(again.status).toBe(204)
+    expect(again.headers.get('upload-offset')).toBe(String(third))
+    // A chunk that straddles the offset: only its new bytes are written.
+    const straddle = await patch(third - 100, data.subarray(third - 100, 2 * third))
+    expect(straddle.status).toBe(204)
+    expect(straddle.headers.get('upload-offset')).toBe(String(2 * third))
+    // A gap is still the protocol's 409.
+    const gap = await patch(2 * third + 10, data.subarray(2 * third + 10))
+    expect(gap.status).toBe(409)
+    const last = await patch(2 * third, data.subarray(2 * third))
+    expect(last.status).toBe(204)
+    const photoId = last.headers.get('darkroom-photo-id')
+    expect(photoId).toBeTruthy()
+    // The last PATCH again (its answer lost): the finished upload and its photo, not a 404.
+    const lastAgain = await patch(2 * third, data.subarray(2 * third))
+    expect(lastAgain.status).toBe(204)
+    expect(lastAgain.headers.get('upload-offset')).toBe(String(data.length))
+    expect(lastAgain.headers.get('darkroom-photo-id')).toBe(photoId)
+    expect(sha256(await storedOriginal(photoId!))).toBe(sha256(data))
+    // Someone else re-sending it learns nothing.
+    const bobs = await fetch(url, {
+      method: 'PATCH',
+      headers: {
+        'Tus-Resumable': '1.0.0',
+        authorization: `Bearer ${bobKey}`,
+        'Upload-Offset': String(2 * third),
+        'Content-Type': 'application/offset+octet-stream',
+      },
+      body: data.subarray(2 * third),
+    })
+    expect(bobs.status).toBe(404)
+  })
+
   it('answers a failed ingest at the last PATCH; the upload never looks finished', async () => {
     const good = await makeJpeg({ width: 300, height: 200, seed: 121 })
     const truncated = good.subarray(0, Math.floor(good.length * 0.6))

@@ -5,7 +5,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 
 /**
  * A Node HTTP server that can be bound before the rest of the service exists. `serve()` binds
@@ -24,6 +24,34 @@ export interface ListenerOptions {
   portVariable: string
   /** The variable that sets the host (`HOST`, `METRICS_HOST`). */
   hostVariable: string
+  /** How long a client may take, and how many sockets it may hold; defaults below. */
+  limits?: Partial<ConnectionLimits>
+}
+
+/**
+ * What a slow or greedy client may hold (`HTTP_*` variables). A request whose headers take
+ * longer than `headersTimeoutMs`, or whose body is not all in after `requestTimeoutMs`, is cut
+ * off (408; the time to answer does not count); a kept-alive socket with no request for
+ * `keepAliveTimeoutMs` is closed; past `maxConnections` in all or `maxConnectionsPerIp` from
+ * one address, a new socket is closed at once. A large upload at a normal speed finishes well
+ * inside these; a very long one goes through tus in chunks, each its own request (and a chunk
+ * that is cut resumes from the upload's offset).
+ */
+export interface ConnectionLimits {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+  maxConnections: number
+  /** 0: no per-address cap (behind a proxy every client has the proxy's address). */
+  maxConnectionsPerIp: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 10 * 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2_000,
+  maxConnectionsPerIp: 200,
 }
 
 export interface Listener {
@@ -54,10 +82,22 @@ export class ListenError extends Error {
 
 export function createListener(options: ListenerOptions): Listener {
   let handler: RequestListener = starting
-  const server = createServer({ requestTimeout: 0 }, (req, res) => handler(req, res))
-  // Uploads may be long; idle sockets are not kept forever.
-  server.keepAliveTimeout = 5_000
-  server.headersTimeout = 60_000
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above: a tenth of the shorter, within 1-30 s.
+      connectionsCheckingInterval: Math.min(
+        30_000,
+        Math.max(100, Math.round(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10)),
+      ),
+    },
+    (req, res) => handler(req, res),
+  )
+  server.maxConnections = limits.maxConnections
+  capConnectionsPerAddress(server, limits.maxConnectionsPerIp)
   let url: string | null = null
   let listening: Promise<string> | undefined
 
@@ -95,6 +135,26 @@ export function createListener(options: ListenerOptions): Listener {
       clearTimeout(grace)
     },
   }
+}
+
+/** Closes a new socket at once when its address already holds `max` of them (0: no cap). */
+function capConnectionsPerAddress(server: Server, max: number): void {
+  if (max <= 0) return
+  const open = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? ''
+    const count = open.get(address) ?? 0
+    if (count >= max) {
+      socket.destroy()
+      return
+    }
+    open.set(address, count + 1)
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left > 0) open.set(address, left)
+      else open.delete(address)
+    })
+  })
 }
 
 function starting(_req: IncomingMessage, res: ServerResponse): void {

@@ -137,6 +137,7 @@ describe('labelRequest', () => {
     expect(label('GET', '/photos/abc/small.webp')).toBe('photos')
     expect(label('GET', '/healthz')).toBe('healthz')
     expect(label('POST', '/session')).toBe('session')
+    expect(label('GET', '/api/v1/photos')).toBe('api')
     expect(label('GET', '/metrics')).toBe('metrics')
     expect(label('GET', '/metricsx')).toBe('gallery')
     expect(label('GET', '/albums/123')).toBe('gallery')

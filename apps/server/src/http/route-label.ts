@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
  * a raw path, an id or anything else a client chooses freely:
  * - `/trpc/<path>`: the procedure path (`photos.list`) when every call of the (batched) request
  *   is one known procedure; `trpc` for a batch of several; `unknown` if any is not a procedure.
- * - `files`, `image`, `photos`, `healthz`, `session`, `metrics`: those routes, matched like
+ * - `files`, `image`, `photos`, `healthz`, `session`, `api`, `metrics`: those routes, matched like
  *   `createDarkroomHandler`'s router does (the prefix itself or a path under it).
  * - `gallery`: any other GET or HEAD (the web gallery and its single-page fallback).
  * - `unknown`: anything else.
@@ -23,6 +23,7 @@ const PREFIXES: readonly (readonly [prefix: string, route: string])[] = [
   ['/photos', 'photos'],
   ['/healthz', 'healthz'],
   ['/session', 'session'],
+  ['/api', 'api'],
   ['/metrics', 'metrics'],
 ]
 

@@ -139,7 +139,7 @@ describe('compressed gallery files', () => {
   })
 
   it('compresses index.html (and the app fallback) but not tiny files or images', async () => {
-    const page = await get('/albums/x', { 'accept-encoding': 'gzip' })
+    const page = await get('/albums/x', { 'accept-encoding': 'gzip', accept: 'text/html' })
     expect(page.headers['content-encoding']).toBe('gzip')
     expect(page.headers['content-security-policy']).toContain("default-src 'self'")
     expect(gunzipSync(page.body).toString()).toContain('<title>gallery</title>')

@@ -27,17 +27,27 @@ function rawGet(
   headers: Record<string, string | string[] | undefined>
   body: string
 }> {
+  return rawRequest('GET', path, headers)
+}
+
+/** A request over node:http, headers exactly as given (no `Accept` unless given). */
+function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}> {
   const url = new URL(server.url)
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path, method: 'GET', headers },
-      (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => (body += chunk))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-      },
-    )
+    const req = request({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
     req.on('error', reject)
     req.end()
   })
@@ -91,12 +101,75 @@ describe('the gallery at /', () => {
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8'])
   })
 
-  it('answers index.html for app paths, 404 for a missing file', async () => {
-    const page = await fetch(`${server.url}/albums/some-album`)
+  it('answers index.html for app paths loaded as pages, 404 for a missing file', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+    const page = await fetch(`${server.url}/albums/some-album`, { headers: html })
     expect(page.status).toBe(200)
+    expect(page.headers.get('vary')).toContain('Accept')
     expect(await page.text()).toContain('<title>gallery</title>')
     expect((await fetch(`${server.url}/assets/missing-123.js`)).status).toBe(404)
     expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(404)
+  })
+
+  it('serves its HTML fallback only to page loads; any other unknown path is a JSON 404', async () => {
+    const navigations: Record<string, string>[] = [
+      { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+      { accept: '*/*', 'sec-fetch-mode': 'navigate' },
+    ]
+    for (const headers of navigations) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await rawRequest(method, '/v1/nothing', headers)
+        expect([res.status, res.headers['content-type']], method).toEqual([
+          200,
+          'text/html; charset=utf-8',
+        ])
+      }
+    }
+    const refused: [method: string, path: string, headers: Record<string, string>][] = [
+      ['GET', '/v1/nothing', { accept: '*/*' }],
+      ['GET', '/v1/nothing', { accept: 'application/json' }],
+      ['GET', '/v1/nothing', {}],
+      ['HEAD', '/v1/nothing', { accept: 'application/json' }],
+      ['POST', '/v1/nothing', { accept: 'text/html' }],
+      ['DELETE', '/albums/x', { accept: 'text/html' }],
+      ['GET', '/assets/x.js', { accept: 'text/html' }],
+      ['GET', '/assets/x.js', { accept: '*/*' }],
+      // Darkroom's prefixes answer for themselves, to page loads too.
+      ['GET', '/api/v1/photos', { accept: 'text/html' }],
+      ['POST', '/api/v1/photos', { accept: '*/*' }],
+      ['GET', '/trpc/nothing.here', { accept: 'text/html' }],
+      ['GET', '/files/a/b', { accept: 'text/html' }],
+      ['GET', '/image/nothing', { accept: 'text/html' }],
+      ['PUT', '/photos/nothing', { accept: 'text/html' }],
+    ]
+    for (const [method, path, headers] of refused) {
+      const res = await rawRequest(method, path, headers)
+      const what = `${method} ${path} ${JSON.stringify(headers)}`
+      expect(res.status, what).toBe(404)
+      expect(res.headers['content-type'], what).toMatch(/^application\/json/)
+      expect(res.body, what).not.toContain('<title>gallery</title>')
+      if (method === 'HEAD') continue
+      const body = JSON.parse(res.body) as {
+        error: { code: string | number; data?: { code: string } }
+      }
+      // tRPC's own error shape under /trpc, Darkroom's everywhere else.
+      expect(path.startsWith('/trpc/') ? body.error.data?.code : body.error.code, what).toBe(
+        'NOT_FOUND',
+      )
+    }
+  })
+
+  it('serves its real files to any Accept', async () => {
+    for (const accept of ['application/json', '*/*', 'image/webp']) {
+      const index = await rawRequest('GET', '/', { accept })
+      expect([index.status, index.headers['content-type']], accept).toEqual([
+        200,
+        'text/html; charset=utf-8',
+      ])
+      expect(String(index.headers.vary ?? '').split(/,\s*/), accept).not.toContain('Accept')
+      const js = await rawRequest('GET', '/assets/index-abc123.js', { accept })
+      expect([js.status, js.body], accept).toEqual([200, 'console.log(1)'])
+    }
   })
 
   it('never leaves the folder nor serves dot-files', async () => {
@@ -142,6 +215,15 @@ describe('the gallery at /', () => {
       const body = (await res.json()) as { error: { message: string } }
       expect(body.error.message).toBe(GALLERY_NOT_BUILT)
       expect(body.error.message).toContain('npm run build:web')
+      const page = await fetch(`${bare.url}/albums/x`, { headers: { accept: 'text/html' } })
+      expect(((await page.json()) as { error: { message: string } }).error.message).toBe(
+        GALLERY_NOT_BUILT,
+      )
+      const api = await fetch(`${bare.url}/v1/nothing`, { headers: { accept: 'application/json' } })
+      expect([api.status, await api.json()]).toEqual([
+        404,
+        { error: { code: 'NOT_FOUND', message: 'Not found.' } },
+      ])
     } finally {
       await bare.close()
     }

@@ -15,10 +15,13 @@ import {
 /**
  * The built web gallery (apps/example, `vite build`) at `/`, mounted last so every API prefix
  * keeps priority. A file under the folder is served with its content type; Vite's hashed
- * `/assets/*` are immutable, everything else revalidates (`no-cache` with an ETag). A path
- * without an extension that is not a file is the single-page app's: it gets `index.html`. A
- * path is decoded once, must stay inside the folder (no `..`, no NUL, no backslash) and never
- * follows into a dot-file. When the gallery is not built, `/` answers 404 with how to build it.
+ * `/assets/*` are immutable, everything else revalidates (`no-cache` with an ETag); they go to
+ * any `Accept`, and only to GET and HEAD (405 otherwise). A path that is not a file is the
+ * single-page app's only when a browser loads it as a page (see `isAppPage`): it gets
+ * `index.html`. Any other unknown path, whatever the method, is a JSON 404, so an API client
+ * never reads the app's HTML as an answer. A path is decoded once, must stay inside the folder
+ * (no `..`, no NUL, no backslash) and never follows into a dot-file. When the gallery is not
+ * built, `/` (and a page load) answers 404 with how to build it.
  *
  * Text files (HTML, JS, CSS, JSON, SVG, source maps) go out as brotli or gzip when the request's
  * `Accept-Encoding` takes one, from copies compressed once and kept (see compressed-files.ts),
@@ -63,6 +66,9 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Worth compressing: text, whatever the file's size. */
 const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json)|image\/svg\+xml)/
 
+/** Darkroom's own prefixes: never a page of the app, whatever mounts them. */
+const API_PREFIXES = ['/trpc', '/api', '/files', '/image', '/photos']
+
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const REVALIDATE = 'no-cache'
 
@@ -86,18 +92,24 @@ export function createStaticRoute(options: StaticRouteOptions) {
 
   return async function staticRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', { Allow: 'GET, HEAD' })
-      }
-      if (root === null) throw new HttpProblem(404, 'NOT_FOUND', GALLERY_NOT_BUILT)
       const relative = safeRelativePath(req.url ?? '/')
-      let file = relative === '' ? null : await fileAt(root, relative)
-      if (!file) {
-        // Only an extension-less path is a page of the app; a missing asset is a real 404.
-        if (relative !== '' && extname(relative) !== '') {
-          throw new HttpProblem(404, 'NOT_FOUND', 'Not found.')
+      let file = root !== null && relative !== '' ? await fileAt(root, relative) : null
+      let fallback = false
+      if (file || relative === '') {
+        // The gallery's own files, `/` included: to any Accept, read with GET or HEAD only.
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD.', {
+            Allow: 'GET, HEAD',
+          })
         }
-        file = await fileAt(root, 'index.html')
+      } else if (isAppPage(req, relative)) {
+        fallback = true
+      } else {
+        // An API client, a script or a missing asset: JSON it can read, never the app's HTML.
+        throw new HttpProblem(404, 'NOT_FOUND', 'Not found.')
+      }
+      if (!file) {
+        file = root === null ? null : await fileAt(root, 'index.html')
         if (!file) throw new HttpProblem(404, 'NOT_FOUND', GALLERY_NOT_BUILT)
       }
       const type = CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream'
@@ -108,12 +120,17 @@ export function createStaticRoute(options: StaticRouteOptions) {
         : null
       const version = `${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}`
       const etag = `W/"${version}${encoded ? `-${encoded.encoding}` : ''}"`
+      // The fallback's URL answers JSON to anything but a page load: caches must tell them apart.
+      const vary = [
+        ...(varies ? ['Accept-Encoding'] : []),
+        ...(fallback ? ['Accept', 'Sec-Fetch-Mode'] : []),
+      ]
       const headers: Record<string, string> = {
         ETag: etag,
         'Cache-Control': relative.startsWith('assets/') ? IMMUTABLE : REVALIDATE,
         'Last-Modified': new Date(file.mtimeMs).toUTCString(),
         'X-Content-Type-Options': 'nosniff',
-        ...(varies ? { Vary: 'Accept-Encoding' } : {}),
+        ...(vary.length > 0 ? { Vary: vary.join(', ') } : {}),
         ...(isHtml ? { 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' } : {}),
       }
       if (isNotModified(req.headers['if-none-match'], etag)) {
@@ -141,6 +158,21 @@ export function createStaticRoute(options: StaticRouteOptions) {
       sendError(res, error, logger)
     }
   }
+}
+
+/**
+ * Where the single-page app's `index.html` stands in for a missing path: a browser loading a
+ * page (GET or HEAD that accepts HTML, or says it navigates), to a path without an extension
+ * and outside the API's prefixes. `fetch` and curl (which accept any type, or JSON) get the
+ * JSON 404.
+ */
+function isAppPage(req: IncomingMessage, relative: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  if (extname(relative) !== '') return false
+  const top = `/${relative.split('/', 1)[0]}`
+  if (API_PREFIXES.includes(top)) return false
+  const accept = String(req.headers.accept ?? '').toLowerCase()
+  return req.headers['sec-fetch-mode'] === 'navigate' || accept.includes('text/html')
 }
 
 /** Weak comparison, `*` included (RFC 9110). */

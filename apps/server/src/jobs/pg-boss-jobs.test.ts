@@ -4,7 +4,7 @@ import type { Clock } from '@darkroom/core'
 import { makeJpeg } from '@darkroom/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestSchema, postgresUnreachable, type TestSchema } from '../testing/postgres.js'
-import { startServer, uploadForm, type TestServer } from '../testing/harness.js'
+import { LOOPBACK_WEBHOOKS, startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { cronEvery, QUEUES } from './pg-boss-jobs.js'
 
 /**
@@ -62,6 +62,7 @@ describe.skipIf(unreachable !== null)('background jobs on pg-boss (Postgres)', (
     await receiver.start()
     const env = {
       ...db.env,
+      ...LOOPBACK_WEBHOOKS,
       WEBHOOK_RETRY_BASE_MS: '300',
       WEBHOOK_RETRY_MAX_MS: '600',
       WEBHOOK_POLL_MS: '500',

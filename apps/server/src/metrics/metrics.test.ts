@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeJpeg } from '@darkroom/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, uploadForm, type TestServer } from '../testing/harness.js'
+import { LOOPBACK_WEBHOOKS, startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { createTestSchema, postgresUnreachable, type TestSchema } from '../testing/postgres.js'
 import { startTusUpload } from '../testing/tus-upload.js'
 
@@ -51,7 +51,10 @@ describe('/metrics on the main port', () => {
     gallery = await mkdtemp(join(tmpdir(), 'darkroom-metrics-web-'))
     await writeFile(join(gallery, 'index.html'), '<!doctype html><title>gallery</title>')
     // No timers: the webhook outbox keeps what is enqueued, for the depth gauge.
-    server = await startServer({ env: { GALLERY_DIR: gallery }, compose: { timers: false } })
+    server = await startServer({
+      env: { ...LOOPBACK_WEBHOOKS, GALLERY_DIR: gallery },
+      compose: { timers: false },
+    })
     admin = await server.key('ops', ['admin'])
     alice = await server.key('alice')
   })
@@ -94,7 +97,7 @@ describe('/metrics on the main port', () => {
     await fetch(`${server.url}/image/${id}.jpg?w=64`)
     await fetch(`${server.url}/photos/${id}/small.webp`)
     await fetch(`${server.url}/healthz`)
-    await fetch(`${server.url}/some/gallery/page`)
+    await fetch(`${server.url}/some/gallery/page`, { headers: { accept: 'text/html' } })
     await fetch(`${server.url}/assets/missing-1234.js`)
     await fetch(`${server.url}/whatever`, { method: 'DELETE' })
 
@@ -113,7 +116,7 @@ describe('/metrics on the main port', () => {
     expect(count('healthz', 'GET', '200')).toBe(1)
     expect(count('gallery', 'GET', '404')).toBe(1)
     expect(count('gallery', 'GET', '200')).toBe(1)
-    expect(count('unknown', 'DELETE', '405')).toBe(1)
+    expect(count('unknown', 'DELETE', '404')).toBe(1)
     expect(count('metrics', 'GET', '200')).toBeGreaterThanOrEqual(1)
     expect(
       value(text, 'darkroom_http_request_duration_seconds_count', {

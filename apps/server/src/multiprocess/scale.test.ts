@@ -12,7 +12,7 @@ import { createApiKey } from '@darkroom/trpc'
 import * as tus from 'tus-js-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../config.js'
-import { makeClient, makeNoiseJpeg, uploadForm } from '../testing/harness.js'
+import { LOOPBACK_WEBHOOKS, makeClient, makeNoiseJpeg, uploadForm } from '../testing/harness.js'
 import { createTestSchema, postgresUnreachable, type TestSchema } from '../testing/postgres.js'
 import { startServerProcess, type ServerProcess } from '../testing/processes.js'
 import {
@@ -89,7 +89,11 @@ describe.skipIf(unreachable !== null)(
       db = await createTestSchema('drscale')
       shared = await mkdtemp(join(tmpdir(), 'darkroom-scale-'))
       await receiver.start()
-      const env: Record<string, string> = { ...db.env, WEBHOOK_POLL_MS: '500' }
+      const env: Record<string, string> = {
+        ...db.env,
+        ...LOOPBACK_WEBHOOKS,
+        WEBHOOK_POLL_MS: '500',
+      }
       if (s3Supported) {
         s3 = await startS3Server()
         const params = new URLSearchParams({

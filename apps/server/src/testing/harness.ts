@@ -31,6 +31,12 @@ export interface TestServer {
   close(options?: { keepData?: boolean }): Promise<void>
 }
 
+/** Webhooks to a receiver on 127.0.0.1 (any port): the operator's exemption tests need. */
+export const LOOPBACK_WEBHOOKS = {
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  WEBHOOK_ALLOWED_PORTS: 'any',
+} as const
+
 export async function startServer(
   options: {
     env?: Record<string, string>

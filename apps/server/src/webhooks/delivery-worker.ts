@@ -1,5 +1,6 @@
 import { systemClock, type Clock, type DeliveryRecord, type ServerStore } from '@darkroom/core'
 import type { Logger } from '../logger.js'
+import { guardedPost, type WebhookTransport } from './guarded-post.js'
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './signature.js'
 
 /**
@@ -22,7 +23,8 @@ export interface WebhookDeliveryWorkerOptions {
   timeoutMs: number
   /** Deliveries claimed per round; default 20. */
   batchSize?: number
-  fetch?: typeof fetch
+  /** How a delivery is sent; default `guardedPost` with the default policy (public addresses, 80/443). */
+  fetch?: WebhookTransport
   random?: () => number
   /**
    * Told, once per round, the earliest time a failed delivery of that round is due again (the
@@ -34,7 +36,7 @@ export interface WebhookDeliveryWorkerOptions {
 export class WebhookDeliveryWorker {
   readonly #options: WebhookDeliveryWorkerOptions
   readonly #clock: Clock
-  readonly #fetch: typeof fetch
+  readonly #fetch: WebhookTransport
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #started = false
@@ -43,7 +45,7 @@ export class WebhookDeliveryWorker {
   constructor(options: WebhookDeliveryWorkerOptions) {
     this.#options = options
     this.#clock = options.clock ?? systemClock
-    this.#fetch = options.fetch ?? fetch
+    this.#fetch = options.fetch ?? guardedPost({})
   }
 
   start(): void {

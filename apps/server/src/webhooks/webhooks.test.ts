@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { makeJpeg } from '@darkroom/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, uploadForm, type TestServer } from '../testing/harness.js'
+import { LOOPBACK_WEBHOOKS, startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { verifyWebhookSignature } from './signature.js'
 
 /** Webhooks delivered to a receiver on 127.0.0.1: signed, retried, kept across a restart. */
@@ -70,7 +70,12 @@ class Receiver {
   }
 }
 
-const FAST = { WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_MAX_MS: '400', WEBHOOK_POLL_MS: '50' }
+const FAST = {
+  ...LOOPBACK_WEBHOOKS,
+  WEBHOOK_RETRY_BASE_MS: '100',
+  WEBHOOK_RETRY_MAX_MS: '400',
+  WEBHOOK_POLL_MS: '50',
+}
 let receiver: Receiver
 
 beforeAll(async () => {

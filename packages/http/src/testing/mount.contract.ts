@@ -183,20 +183,53 @@ export function describeMountContract(options: MountContractOptions): void {
       }
     })
 
-    it('answers unknown paths under /media/trpc and /media/image with a JSON 404', async () => {
+    it('answers unknown paths under each of its prefixes with a JSON 404, whatever the method', async () => {
       const procedure = await fetch(`${media}/trpc/nothing.here`, { headers: bearer })
       expect(procedure.status).toBe(404)
       expect(procedure.headers.get('content-type')).toMatch(/^application\/json/)
       const trpcError = (await procedure.json()) as { error: { data: { code: string } } }
       expect(trpcError.error.data.code).toBe('NOT_FOUND')
 
-      for (const path of ['/image/not-an-image-url', `/image/${randomUUID()}.jpg?w=100`]) {
-        const response = await fetch(`${media}${path}`, { headers: bearer })
-        expect(response.status, path).toBe(404)
-        expect(response.headers.get('content-type'), path).toMatch(/^application\/json/)
-        const body = (await response.json()) as { error: { code: string } }
-        expect(body.error.code, path).toBe('NOT_FOUND')
+      const paths = [
+        '/trpc',
+        '/trpc/nothing.here',
+        '/trpc/photos/list',
+        '/api',
+        '/api/v1/photos',
+        '/files/a/b',
+        '/image/not-an-image-url',
+        `/image/${randomUUID()}.gif`,
+        '/photos/nothing',
+        '/photos/a/b/c/d.jpg',
+        '/healthz/x',
+        '/session/x',
+      ]
+      for (const path of paths) {
+        // Every method Darkroom's routes take (a Next route module exports no PUT: Next's 405).
+        for (const method of ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS']) {
+          const response = await fetch(`${media}${path}`, { method, headers: bearer })
+          const what = `${method} ${path}`
+          expect(response.status, what).toBe(404)
+          expect(response.headers.get('content-type'), what).toMatch(/^application\/json/)
+          if (method === 'HEAD') continue
+          const body = (await response.json()) as {
+            error: { code: string | number; data?: { code: string } }
+          }
+          // tRPC's own error shape under /trpc (what its clients decode), Darkroom's elsewhere.
+          const code = path.startsWith('/trpc') ? body.error.data?.code : body.error.code
+          expect(code, what).toBe('NOT_FOUND')
+        }
       }
+      // An upload is created at /files only; its URL takes HEAD, PATCH and DELETE.
+      const misplaced = await fetch(`${media}/files/${randomUUID().replaceAll('-', '')}`, {
+        method: 'POST',
+        headers: { ...bearer, ...TUS, 'Upload-Length': '10' },
+      })
+      expect(misplaced.status).toBe(404)
+      expect(((await misplaced.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+      const missing = await fetch(`${media}/image/${randomUUID()}.jpg?w=100`, { headers: bearer })
+      expect(missing.status).toBe(404)
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
     })
 
     it('batches tRPC calls with httpBatchLink: two mutations in one request, two queries in one', async () => {

@@ -21,13 +21,68 @@ export async function admit(
   request: Request,
   access: TusAccess,
   deps: TusDeps,
-): Promise<Response | UploadRequest> {
+): Promise<Response | { request: Request; state: UploadRequest }> {
   const caller = await authorize(request, access)
   if (isFinalConcat(request)) return concatenate(request, caller, deps)
   const answer = request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
   if (answer) return answer
-  const checksum = parseChecksum(request.headers.get('upload-checksum'), deps.store)
-  return deps.locks.begin(request, { caller, checksum })
+  const resent = request.method === 'PATCH' ? await skipResentBytes(request, deps) : request
+  if (resent instanceof Response) return resent
+  const checksum = parseChecksum(resent.headers.get('upload-checksum'), deps.store)
+  return { request: resent, state: deps.locks.begin(resent, { caller, checksum }) }
+}
+
+/**
+ * A PATCH that sends again bytes the upload already has (a client that lost the answer to its
+ * last PATCH and retries it) is idempotent rather than a 409: bytes wholly before the upload's
+ * offset are acknowledged with that offset and not written again; a body that straddles it is
+ * passed on from the offset. The bytes already stored stand (they are the same bytes a
+ * retrying client sends). Needs a `Content-Length`, and no `Upload-Checksum` on a straddling
+ * body (its checksum covers the whole body); otherwise tus answers as the protocol says (409).
+ */
+async function skipResentBytes(request: Request, deps: TusDeps): Promise<Request | Response> {
+  const id = uploadIdOf(request, deps.path)
+  const claimed = Number(request.headers.get('upload-offset') ?? NaN)
+  const length = Number(request.headers.get('content-length') ?? NaN)
+  if (!id || !Number.isSafeInteger(claimed) || !Number.isSafeInteger(length) || !request.body) {
+    return request
+  }
+  const upload = await deps.store.getUpload(id).catch(() => null)
+  const offset = upload?.offset ?? 0
+  if (!upload || claimed < 0 || claimed >= offset) return request
+  if (claimed + length <= offset) {
+    void request.body.cancel().catch(() => undefined)
+    return new Response(null, {
+      status: 204,
+      headers: tusHeaders({ 'Upload-Offset': String(offset), 'Cache-Control': 'no-store' }),
+    })
+  }
+  if (request.headers.has('upload-checksum')) return request
+  const headers = new Headers(request.headers)
+  headers.set('upload-offset', String(offset))
+  headers.set('content-length', String(claimed + length - offset))
+  return new Request(request.url, {
+    method: 'PATCH',
+    headers,
+    body: request.body.pipeThrough(skipBytes(offset - claimed)),
+    signal: request.signal,
+    duplex: 'half',
+  } as RequestInit)
+}
+
+/** A stream that drops the first `count` bytes. */
+function skipBytes(count: number): TransformStream<Uint8Array, Uint8Array> {
+  let left = count
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (left >= chunk.byteLength) {
+        left -= chunk.byteLength
+        return
+      }
+      controller.enqueue(left > 0 ? chunk.subarray(left) : chunk)
+      left = 0
+    },
+  })
 }
 
 /**
@@ -73,7 +128,7 @@ export async function answerFromRecord(
     await deps.records.forget(record.id)
     return new Response(null, { status: 204, headers: tusHeaders() })
   }
-  return settledResponse(record, method)
+  return settledResponse(record, method, request)
 }
 
 /** The upload id in the request's path (`<path>/<id>`), or null. */

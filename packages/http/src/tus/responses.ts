@@ -19,10 +19,32 @@ export function errorResponse(error: unknown, logger: Logger): Response {
 
 /**
  * The answer of a settled upload, whose bytes are gone: a HEAD of a ready one reports it
- * complete, with its photo; anything on a failed one is 410 with the reason. Null otherwise.
+ * complete, with its photo, and so does a PATCH that sends bytes again (a client retrying the
+ * last PATCH whose answer it lost: idempotent, nothing is written); anything on a failed one is
+ * 410 with the reason. Null otherwise.
  */
-export function settledResponse(record: UploadRecord, method: string): Response | null {
-  if (record.state === 'ready' && record.photoId && method === 'HEAD') {
+export function settledResponse(
+  record: UploadRecord,
+  method: string,
+  request?: Request,
+): Response | null {
+  const photoId = record.state === 'ready' ? record.photoId : null
+  if (photoId && method === 'PATCH') {
+    const claimed = Number(request?.headers.get('upload-offset') ?? NaN)
+    if (Number.isSafeInteger(claimed) && claimed >= 0 && claimed <= (record.size ?? 0)) {
+      void request?.body?.cancel().catch(() => undefined)
+      return new Response(null, {
+        status: 204,
+        headers: tusHeaders({
+          'Upload-Offset': String(record.size ?? 0),
+          'Cache-Control': 'no-store',
+          [PHOTO_ID_HEADER]: photoId,
+          [UPLOAD_STATE_HEADER]: 'ready',
+        }),
+      })
+    }
+  }
+  if (photoId && method === 'HEAD') {
     const size = String(record.size ?? 0)
     return new Response(null, {
       status: 200,
@@ -30,7 +52,7 @@ export function settledResponse(record: UploadRecord, method: string): Response 
         'Upload-Offset': size,
         'Upload-Length': size,
         'Cache-Control': 'no-store',
-        [PHOTO_ID_HEADER]: record.photoId,
+        [PHOTO_ID_HEADER]: photoId,
         [UPLOAD_STATE_HEADER]: 'ready',
       }),
     })

@@ -10,6 +10,7 @@ import {
 } from '@darkroom/core'
 import type { KeyDeps } from './api-keys.js'
 import { randomBase62 } from '../internal/random.js'
+import { checkWebhookUrl, type WebhookUrlPolicy } from './webhook-url.js'
 
 /**
  * Webhook subscriptions. Delivery (signing, retries, the outbox worker) is the server's; this
@@ -40,18 +41,38 @@ export interface CreatedWebhook {
   secret: string
 }
 
+/** What `create` checks a new webhook against. */
+export interface WebhookRules {
+  /** Where webhooks may point (see webhook-url.ts); default: public addresses on 80/443. */
+  urlPolicy?: WebhookUrlPolicy
+  /** Webhooks one owner may have; default 10. Each event is delivered to every one of them. */
+  maxPerOwner?: number
+}
+
+export const DEFAULT_MAX_WEBHOOKS_PER_OWNER = 10
+
 export async function create(
   serverStore: ServerStore,
   caller: Caller,
   input: { url: string; events?: readonly DarkroomEventType[] | undefined },
-  deps: KeyDeps = {},
+  deps: KeyDeps & WebhookRules = {},
 ): Promise<CreatedWebhook> {
   // Subscribing changes what the server does on the owner's behalf: a write, like uploading.
   requireScope(caller, 'photos.write')
+  const url = await checkWebhookUrl(input.url, deps.urlPolicy)
+  const max = deps.maxPerOwner ?? DEFAULT_MAX_WEBHOOKS_PER_OWNER
+  const current = (await serverStore.listWebhooks(caller.ownerId)).length
+  if (current >= max) {
+    throw new DarkroomError(
+      'CAP_EXCEEDED',
+      `An owner has at most ${max} webhooks; delete one first.`,
+      { cap: { name: 'webhooksPerOwner', limit: max, current, requested: 1 } },
+    )
+  }
   const record: WebhookRecord = {
     id: (deps.ids ?? uuidV7Ids).newId(),
     ownerId: caller.ownerId,
-    url: assertHttpUrl(input.url),
+    url,
     secret: `whsec_${randomBase62(32)}`,
     events: [...new Set(input.events ?? [])],
     createdAt: (deps.clock ?? systemClock).now(),
@@ -76,26 +97,6 @@ export async function remove(
   if (!hook || hook.ownerId !== caller.ownerId) throw DarkroomError.notFound('Webhook', input.id)
   await serverStore.deleteWebhook(hook.id)
   return { id: hook.id }
-}
-
-function assertHttpUrl(value: string): string {
-  let url: URL | null = null
-  try {
-    url = new URL(value)
-  } catch {
-    url = null
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw DarkroomError.validation([
-      { property: 'url', message: 'The webhook URL must be an absolute http or https URL.' },
-    ])
-  }
-  if (url.username || url.password) {
-    throw DarkroomError.validation([
-      { property: 'url', message: 'The webhook URL must not carry credentials.' },
-    ])
-  }
-  return url.href
 }
 
 function withoutSecret(record: WebhookRecord): WebhookInfo {

@@ -7,6 +7,7 @@ import {
   type ServerStore,
 } from '@darkroom/core'
 import { apiKeyAuthenticator } from '../records/api-key-authenticator.js'
+import type { WebhookRules } from '../records/webhooks.js'
 import type { Authenticate, UploadRateLimit } from '../context.js'
 import { createProcedures, router } from '../trpc.js'
 import { albumsRouter } from './albums.js'
@@ -29,6 +30,8 @@ export interface AppRouterOptions {
   ids?: IdGenerator
   /** Runs before each `photos.upload`; throws `DarkroomError('RATE_LIMITED')` to refuse it. */
   rateLimit?: UploadRateLimit | null
+  /** Where webhooks may point and how many an owner may have (see records/webhook-url.ts). */
+  webhooks?: WebhookRules
 }
 
 /**
@@ -63,7 +66,7 @@ export function createAppRouter(darkroom: Darkroom, options: AppRouterOptions) {
     albums: albumsRouter(p),
     owners: ownersRouter(p),
     keys: keysRouter(p),
-    webhooks: webhooksRouter(p),
+    webhooks: webhooksRouter(p, options.webhooks),
     uploads: uploadsRouter(p),
   })
 }

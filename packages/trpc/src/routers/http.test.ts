@@ -77,4 +77,186 @@ describe('over HTTP (fetch adapter)', () => {
     const body = (await response.json()) as Array<{ result: { data: unknown[] } }>
     expect(body.map((r) => r.result.data.length)).toEqual([0, 1])
   })
+
+  it('refuses unknown keys with 422, one violation per key naming the keys allowed', async () => {
+    const { h, send } = await setup()
+    const { uploaded } = await h.alice.photos.upload(
+      uploadForm([{ name: 'a.jpg', bytes: await jpeg() }]),
+    )
+    const id = uploaded[0]!.id
+    const update = await send('photos.update', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, is_hidden: true, caption: 'x' }),
+    })
+    expect(update.status).toBe(422)
+    const allowed =
+      'Allowed: id, description, filename, isPublic, hidden, category, pending, postId, width, height.'
+    expect(await violationsOf(update)).toEqual([
+      {
+        property: 'is_hidden',
+        message: `Unknown key "is_hidden". ${allowed}`,
+        reason: 'unrecognized_keys',
+      },
+      {
+        property: 'caption',
+        message: `Unknown key "caption". ${allowed}`,
+        reason: 'unrecognized_keys',
+      },
+    ])
+    expect((await h.alice.photos.get({ id })).hidden).toBe(false)
+
+    const list = await send(`photos.list?input=${encodeURIComponent('{"category_id":"x"}')}`)
+    expect(list.status).toBe(422)
+    expect(await violationsOf(list)).toEqual([
+      expect.objectContaining({
+        property: 'category_id',
+        message: expect.stringMatching(/^Unknown key "category_id"\. Allowed: albumId, category, /),
+      }),
+    ])
+    // In a batch, only the call with the unknown key fails.
+    const batch = await send(
+      `albums.list,photos.get?batch=1&input=${encodeURIComponent(JSON.stringify({ 1: { id, extra: 1 } }))}`,
+    )
+    const [albums, get] = (await batch.json()) as [
+      { result?: unknown },
+      { error?: { data: { httpStatus: number } } },
+    ]
+    expect(albums.result).toBeDefined()
+    expect(get.error?.data.httpStatus).toBe(422)
+  })
+
+  it('refuses unknown form fields of photos.upload; file, image and photos name files', async () => {
+    const { h, send } = await setup()
+    const album = await h.alice.albums.create({ title: 'Party' })
+    const form = uploadForm([{ name: 'a.jpg', bytes: await jpeg() }], { album_id: album.id })
+    const refused = await send('photos.upload', { method: 'POST', body: form })
+    expect(refused.status).toBe(422)
+    expect(await violationsOf(refused)).toEqual([
+      {
+        property: 'album_id',
+        message:
+          'Unknown key "album_id". Allowed: files, file, image, photos, albumId, category, ' +
+          'description, isPublic, pending, setProfilePicture, postId.',
+        reason: 'unrecognized_keys',
+      },
+    ])
+    expect((await h.alice.photos.list({})).total).toBe(0)
+
+    const aliases = new FormData()
+    for (const name of ['file', 'image', 'photos']) {
+      aliases.append(name, new File([await jpeg()], `${name}.jpg`))
+    }
+    aliases.append('albumId', album.id)
+    const accepted = await send('photos.upload', { method: 'POST', body: aliases })
+    expect(accepted.status).toBe(200)
+    const body = (await accepted.json()) as {
+      result: { data: { uploaded: { filename: string }[] } }
+    }
+    expect(body.result.data.uploaded.map((p) => p.filename)).toEqual([
+      'file.jpg',
+      'image.jpg',
+      'photos.jpg',
+    ])
+    expect((await h.alice.photos.list({ albumId: album.id })).total).toBe(3)
+
+    const notFile = new FormData()
+    notFile.append('files', new File([await jpeg()], 'a.jpg'))
+    notFile.append('image', 'not a file')
+    notFile.append('isPublic', 'maybe')
+    const wrong = await send('photos.upload', { method: 'POST', body: notFile })
+    expect(await violationsOf(wrong)).toEqual([
+      expect.objectContaining({
+        property: 'files[1]',
+        message: expect.stringContaining('"files"'),
+      }),
+      expect.objectContaining({
+        property: 'isPublic',
+        message: 'isPublic: expected true or false (or 1/0, on/off, yes/no).',
+      }),
+    ])
+  })
+
+  it('names the property in every violation', async () => {
+    const { send } = await setup()
+    const post = (path: string, input: unknown) =>
+      send(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      })
+    const get = (path: string, input: unknown) =>
+      send(`${path}?input=${encodeURIComponent(JSON.stringify(input))}`)
+
+    expect(await violationsOf(await post('photos.update', {}))).toEqual([
+      { property: 'id', message: 'id is required.', reason: 'invalid_type' },
+    ])
+    expect(await violationsOf(await post('photos.update', { id: 5 }))).toEqual([
+      { property: 'id', message: 'id: expected a string, received number', reason: 'invalid_type' },
+    ])
+    expect(await violationsOf(await get('photos.get', 'abc'))).toEqual([
+      {
+        property: 'input',
+        message: 'input: expected an object, received string',
+        reason: 'invalid_type',
+      },
+    ])
+    expect(await violationsOf(await get('photos.getMany', { ids: ['a', 7, ''] }))).toEqual([
+      {
+        property: 'ids[1]',
+        message: 'ids[1]: expected a string, received number',
+        reason: 'invalid_type',
+      },
+      { property: 'ids[2]', message: 'An id is required.', reason: 'too_small' },
+    ])
+    expect(
+      await violationsOf(await get('photos.list', { sort: 'nope', hidden: 'yes', limit: 1.5 })),
+    ).toEqual([
+      {
+        property: 'hidden',
+        message: 'hidden: expected a boolean, received string',
+        reason: 'invalid_type',
+      },
+      {
+        property: 'sort',
+        message:
+          'sort: expected one of "uploaded", "taken", "filename", "size", "rating", "position"',
+        reason: 'invalid_value',
+      },
+      // A schema's own message that names its property stays as it is.
+      {
+        property: 'limit',
+        message: 'The limit is a whole number from 1 to 200.',
+        reason: 'invalid_type',
+      },
+    ])
+    // One that does not gets the property in front.
+    expect(await violationsOf(await post('photos.move', { id: 'a', albumId: ' ' }))).toEqual([
+      { property: 'albumId', message: 'albumId: An id is required.', reason: 'too_small' },
+    ])
+    expect(
+      await violationsOf(
+        await post('albums.update', { id: 'a', title: 'x'.repeat(201), photoCap: 'many' }),
+      ),
+    ).toEqual([
+      { property: 'title', message: 'The title has 1 to 200 characters.', reason: 'too_big' },
+      {
+        property: 'photoCap',
+        message: 'photoCap: expected a number, received string',
+        reason: 'invalid_type',
+      },
+    ])
+    expect(await violationsOf(await post('photos.update', { id: 'a', filename: '' }))).toEqual([
+      { property: 'filename', message: 'filename: at least 1 character', reason: 'too_small' },
+    ])
+  })
 })
+
+async function violationsOf(response: Response): Promise<unknown> {
+  expect(response.status).toBe(422)
+  const body = (await response.json()) as {
+    error: { data: { darkroom: { code: string; violations: unknown[] } } }
+  }
+  expect(body.error.data.darkroom.code).toBe('VALIDATION')
+  return body.error.data.darkroom.violations
+}

@@ -9,14 +9,18 @@ import {
 import * as webhooks from '../records/webhooks.js'
 import { router, type Procedures } from '../trpc.js'
 
-export function webhooksRouter(p: Procedures) {
+export function webhooksRouter(p: Procedures, rules: webhooks.WebhookRules = {}) {
   return router({
     /** The signing secret comes back this once. */
     create: p.authed
       .input(createWebhookInput)
       .output(createdWebhookSchema)
       .mutation(async ({ ctx, input }) => {
-        const created = await webhooks.create(ctx.serverStore, ctx.caller, input, ctx)
+        const created = await webhooks.create(ctx.serverStore, ctx.caller, input, {
+          clock: ctx.clock,
+          ids: ctx.ids,
+          ...rules,
+        })
         return { webhook: toOutput(created.webhook), secret: created.secret }
       }),
 

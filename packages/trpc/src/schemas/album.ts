@@ -1,6 +1,6 @@
 import type { Album, DeleteAlbumResult } from '@darkroom/core'
 import { z } from 'zod'
-import { idSchema, type Mirrors } from './common.js'
+import { idSchema, strictObject, type Mirrors } from './common.js'
 
 export const albumSchema = z.object({
   id: z.string(),
@@ -41,14 +41,14 @@ const photoCap = z
   .max(1_000_000, { error: 'The photo cap is a whole number from 0 to 1000000.' })
   .nullable()
 
-export const createAlbumInput = z.object({
+export const createAlbumInput = strictObject({
   title,
   description: description.optional(),
   /** The most photos (trash excluded) the album may hold; null or omitted: no cap. */
   photoCap: photoCap.optional(),
 })
 
-export const updateAlbumInput = z.object({
+export const updateAlbumInput = strictObject({
   id: idSchema,
   title: title.optional(),
   description: description.optional(),
@@ -56,4 +56,4 @@ export const updateAlbumInput = z.object({
   coverPhotoId: idSchema.nullable().optional(),
 })
 
-export const albumIdInput = z.object({ id: idSchema })
+export const albumIdInput = strictObject({ id: idSchema })

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { API_KEY_SCOPES } from '../records/api-keys.js'
-import { idSchema } from './common.js'
+import { idSchema, strictObject } from './common.js'
 
 export const apiKeySchema = z.object({
   id: z.string(),
@@ -20,7 +20,7 @@ export const createdApiKeySchema = z.object({
   apiKey: apiKeySchema,
 })
 
-export const createApiKeyInput = z.object({
+export const createApiKeyInput = strictObject({
   name: z
     .string()
     .trim()
@@ -31,4 +31,4 @@ export const createApiKeyInput = z.object({
   ownerId: idSchema.optional(),
 })
 
-export const revokeApiKeyInput = z.object({ id: idSchema })
+export const revokeApiKeyInput = strictObject({ id: idSchema })

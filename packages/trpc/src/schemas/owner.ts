@@ -1,10 +1,10 @@
 import type { OwnerInfo } from '@darkroom/core'
 import { z } from 'zod'
-import { idSchema, type Mirrors } from './common.js'
+import { idSchema, strictObject, type Mirrors } from './common.js'
 
 /**
- * Owners' schemas. Inputs are strict objects: an unknown key is a `VALIDATION` violation naming
- * it, never silently dropped.
+ * Owners' schemas. Inputs are strict objects (`strictObject`): an unknown key is a `VALIDATION`
+ * violation naming it, never silently dropped; the output is strict too.
  */
 
 /** An owner's quota, use and profile picture, exactly as core returns them. */
@@ -21,11 +21,11 @@ const mirrors: Mirrors<z.output<typeof ownerInfoSchema>, OwnerInfo> = true
 void mirrors
 
 /** `owners.me` takes nothing; an object with any key is refused. */
-export const ownersMeInput = z.strictObject({}).optional()
+export const ownersMeInput = strictObject({}).optional()
 
 const quotaMessage = 'The quota is a whole number of bytes from 0.'
 
-export const setQuotaInput = z.strictObject({
+export const setQuotaInput = strictObject({
   ownerId: idSchema,
   /** Bytes; null: the configured default applies. */
   quotaBytes: z

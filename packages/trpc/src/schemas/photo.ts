@@ -10,7 +10,7 @@ import {
   type RepairResult,
 } from '@darkroom/core'
 import { z } from 'zod'
-import { idSchema, type Mirrors } from './common.js'
+import { idSchema, strictObject, type Mirrors } from './common.js'
 
 // ---------------------------------------------------------------- outputs
 
@@ -120,40 +120,38 @@ void mirrors
 
 // ---------------------------------------------------------------- inputs
 
-export const listPhotosInput = z
-  .object({
-    /** Omitted: every photo; null: those outside any album. */
-    albumId: idSchema.nullable().optional(),
-    category: z.string().max(200).optional(),
-    hidden: z.boolean().optional(),
-    pending: z.boolean().optional(),
-    trashed: z.boolean().optional(),
-    search: z.string().max(200, { error: 'The search has at most 200 characters.' }).optional(),
-    sort: z.enum(PHOTO_SORTS).optional(),
-    order: z.enum(['asc', 'desc']).optional(),
-    limit: z
-      .number()
-      .int({ error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
-      .min(1, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
-      .max(MAX_PAGE_SIZE, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
-      .optional(),
-    offset: z
-      .number()
-      .int({ error: 'The offset is a whole number from 0.' })
-      .min(0, { error: 'The offset is a whole number from 0.' })
-      .optional(),
-    /** `nextCursor` of the previous page. */
-    cursor: z.string().max(2000).optional(),
-  })
-  .optional()
+export const listPhotosInput = strictObject({
+  /** Omitted: every photo; null: those outside any album. */
+  albumId: idSchema.nullable().optional(),
+  category: z.string().max(200).optional(),
+  hidden: z.boolean().optional(),
+  pending: z.boolean().optional(),
+  trashed: z.boolean().optional(),
+  search: z.string().max(200, { error: 'The search has at most 200 characters.' }).optional(),
+  sort: z.enum(PHOTO_SORTS).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  limit: z
+    .number()
+    .int({ error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+    .min(1, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+    .max(MAX_PAGE_SIZE, { error: `The limit is a whole number from 1 to ${MAX_PAGE_SIZE}.` })
+    .optional(),
+  offset: z
+    .number()
+    .int({ error: 'The offset is a whole number from 0.' })
+    .min(0, { error: 'The offset is a whole number from 0.' })
+    .optional(),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().max(2000).optional(),
+}).optional()
 
-export const getPhotoInput = z.object({
+export const getPhotoInput = strictObject({
   id: idSchema,
   /** Adds one to `views`. */
   countView: z.boolean().optional(),
 })
 
-export const getManyPhotosInput = z.object({
+export const getManyPhotosInput = strictObject({
   ids: z.array(idSchema).max(MAX_GET_MANY, { error: `At most ${MAX_GET_MANY} ids at once.` }),
 })
 
@@ -164,7 +162,7 @@ const dimension = (property: string) =>
     .min(1, { error: `The ${property} is a whole number from 1 to 1000000.` })
     .max(1_000_000, { error: `The ${property} is a whole number from 1 to 1000000.` })
 
-export const updatePhotoInput = z.object({
+export const updatePhotoInput = strictObject({
   id: idSchema,
   description: z
     .string()
@@ -182,26 +180,26 @@ export const updatePhotoInput = z.object({
   height: dimension('height').optional(),
 })
 
-export const movePhotoInput = z.object({
+export const movePhotoInput = strictObject({
   id: idSchema,
   /** null takes the photo out of any album. */
   albumId: idSchema.nullable(),
   copy: z.boolean().optional(),
 })
 
-export const reorderPhotoInput = z.object({
+export const reorderPhotoInput = strictObject({
   id: idSchema,
   before: idSchema.optional(),
   after: idSchema.optional(),
 })
 
-export const deletePhotoInput = z.object({
+export const deletePhotoInput = strictObject({
   id: idSchema,
   hard: z.boolean().optional(),
   preserveOnDisk: z.boolean().optional(),
 })
 
-export const bulkDeletePhotosInput = z.object({
+export const bulkDeletePhotosInput = strictObject({
   ids: z
     .array(idSchema)
     .min(1, { error: 'Give at least one id.' })
@@ -210,17 +208,15 @@ export const bulkDeletePhotosInput = z.object({
   preserveOnDisk: z.boolean().optional(),
 })
 
-export const restorePhotoInput = z.object({ id: idSchema })
+export const restorePhotoInput = strictObject({ id: idSchema })
 
-export const repairDimensionsInput = z
-  .object({
-    onlyMissing: z.boolean().optional(),
-    /** Re-read rows whose dimensions were set by hand (`photos.update`) too. */
-    overrideManual: z.boolean().optional(),
-  })
-  .optional()
+export const repairDimensionsInput = strictObject({
+  onlyMissing: z.boolean().optional(),
+  /** Re-read rows whose dimensions were set by hand (`photos.update`) too. */
+  overrideManual: z.boolean().optional(),
+}).optional()
 
-export const reactInput = z.object({
+export const reactInput = strictObject({
   id: idSchema,
   like: z.boolean().optional(),
   rating: z
@@ -232,7 +228,7 @@ export const reactInput = z.object({
   comment: z.string().max(2000, { error: 'A comment has 1 to 2000 characters.' }).optional(),
 })
 
-export const listCommentsInput = z.object({
+export const listCommentsInput = strictObject({
   id: idSchema,
   limit: z.number().int().min(1).max(500).optional(),
 })

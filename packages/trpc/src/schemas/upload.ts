@@ -1,12 +1,14 @@
 import type { SkipReason, UploadResult } from '@darkroom/core'
 import { z } from 'zod'
-import { formBooleanSchema, idSchema, type Mirrors } from './common.js'
+import { formBooleanSchema, idSchema, strictObject, type Mirrors } from './common.js'
 import { photoSchema } from './photo.js'
 
 /**
  * `photos.upload` takes `multipart/form-data` (tRPC's FormData input; the client sends it with
- * `httpLink`, not batched): one or more `files` entries and the optional fields below, as form
- * strings. An empty `albumId`, `category` or `postId` means none.
+ * `httpLink`, not batched): one or more `files` entries (also named `file`, `image` or `photos`)
+ * and the optional fields below, as form strings. An empty `albumId`, `category` or `postId`
+ * means none. Any other field name is refused (422), never ignored: a misspelt `album_id` would
+ * otherwise put the photos outside the album.
  */
 
 /** A `File` from the form: anything Blob-like with a name whose bytes can be streamed. */
@@ -53,28 +55,8 @@ export const MAX_FORM_FILE_BYTES = 100 * 1024 * 1024
 export const FORM_FILE_TOO_LARGE_MESSAGE =
   'Files over 100 MB must be uploaded with tus (/files), which is resumable.'
 
-const uploadFieldsSchema = z.object({
-  files: z
-    .array(fileSchema)
-    .min(1, { error: 'At least one file is required.' })
-    .superRefine((files, ctx) => {
-      const big = files.filter((file) => file.size > MAX_FORM_FILE_BYTES)
-      if (big.length > 0) {
-        const names = big.map((file) => JSON.stringify(file.name)).join(', ')
-        ctx.addIssue({
-          code: 'custom',
-          message: `${FORM_FILE_TOO_LARGE_MESSAGE} Too large: ${names}.`,
-        })
-      }
-    }),
-  albumId: optionalId,
-  category: optionalText(200),
-  description: z.string().max(10_000).optional(),
-  isPublic: formBooleanSchema.optional(),
-  pending: formBooleanSchema.optional(),
-  setProfilePicture: formBooleanSchema.optional(),
-  postId: optionalText(200),
-})
+/** The names a file may be sent under; all of them become `files`. */
+const FILE_FIELDS = ['files', 'file', 'image', 'photos'] as const
 
 const FIELDS = [
   'albumId',
@@ -86,12 +68,53 @@ const FIELDS = [
   'postId',
 ] as const
 
-/** The FormData's entries as the fields schema reads them; `file` is accepted for `files`. */
+const uploadFieldsSchema = strictObject(
+  {
+    files: z
+      .array(fileSchema)
+      .min(1, { error: 'At least one file is required.' })
+      .superRefine((files, ctx) => {
+        const big = files.filter((file) => file.size > MAX_FORM_FILE_BYTES)
+        if (big.length > 0) {
+          const names = big.map((file) => JSON.stringify(file.name)).join(', ')
+          ctx.addIssue({
+            code: 'custom',
+            message: `${FORM_FILE_TOO_LARGE_MESSAGE} Too large: ${names}.`,
+          })
+        }
+      }),
+    albumId: optionalId,
+    category: optionalText(200),
+    description: z.string().max(10_000).optional(),
+    isPublic: formBooleanSchema.optional(),
+    pending: formBooleanSchema.optional(),
+    setProfilePicture: formBooleanSchema.optional(),
+    postId: optionalText(200),
+  },
+  [...FILE_FIELDS, ...FIELDS],
+)
+
+const isFileField = (name: string) => (FILE_FIELDS as readonly string[]).includes(name)
+
+/**
+ * The FormData's entries as the fields schema reads them: every file field into `files` (in the
+ * form's order), each other name as it is (its first value), so the strict schema refuses the
+ * names it does not take.
+ */
 function formFields(form: FormData): Record<string, unknown> {
-  const out: Record<string, unknown> = { files: [...form.getAll('files'), ...form.getAll('file')] }
-  for (const name of FIELDS) {
-    const value = form.get(name)
-    if (value !== null) out[name] = value
+  const files: unknown[] = []
+  const out: Record<string, unknown> = { files }
+  for (const [name, value] of form.entries()) {
+    if (isFileField(name)) files.push(value)
+    else if (!Object.hasOwn(out, name)) {
+      // Defined, not assigned: a field named `__proto__` is a key like any other.
+      Object.defineProperty(out, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
   }
   return out
 }
@@ -132,7 +155,7 @@ void mirrors
 
 // ---------------------------------------------------------------- uploads.status
 
-export const uploadStatusInput = z.object({ id: idSchema })
+export const uploadStatusInput = strictObject({ id: idSchema })
 
 export const uploadStatusSchema = z.object({
   id: z.string(),

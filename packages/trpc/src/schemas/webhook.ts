@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { WEBHOOK_EVENT_TYPES } from '../records/webhooks.js'
-import { idSchema } from './common.js'
+import { idSchema, strictObject } from './common.js'
 
 export const webhookSchema = z.object({
   id: z.string(),
@@ -17,7 +17,7 @@ export const createdWebhookSchema = z.object({
   secret: z.string(),
 })
 
-export const createWebhookInput = z.object({
+export const createWebhookInput = strictObject({
   url: z
     .string()
     .max(2000, { error: 'The webhook URL has at most 2000 characters.' })
@@ -39,4 +39,4 @@ export const createWebhookInput = z.object({
     .optional(),
 })
 
-export const webhookIdInput = z.object({ id: idSchema })
+export const webhookIdInput = strictObject({ id: idSchema })

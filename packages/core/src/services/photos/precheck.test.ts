@@ -40,6 +40,43 @@ describe('photos.precheck on the first bytes of a resumable upload', () => {
       darkroom.photos.precheck(alice, { size: 5000, head: garbage }),
     ).rejects.toMatchObject({ code: 'VALIDATION' })
   })
+  it('narrows to the types an edge allows, naming its list in its order', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const allowedMimeTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/gif']
+    const pdf = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n'.padEnd(5000, ' '))
+    await expect(
+      darkroom.photos.precheck(alice, { size: 5000, head: pdf, allowedMimeTypes }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      violations: [
+        {
+          property: 'file',
+          reason: 'invalid_type',
+          message:
+            'The mime type of the file is invalid ("application/pdf"). Allowed mime types are ' +
+            '"image/jpeg", "image/png", "image/webp", "image/gif".',
+        },
+      ],
+    })
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer()
+    await expect(
+      darkroom.photos.precheck(alice, { head: png, allowedMimeTypes: ['image/jpeg'] }),
+    ).rejects.toMatchObject({ violations: [{ message: expect.stringContaining('"image/png"') }] })
+    await expect(
+      darkroom.photos.precheck(alice, { head: png, allowedMimeTypes }),
+    ).resolves.toBeUndefined()
+    // A TIFF head that names nothing more is a TIFF where TIFF is not allowed.
+    const tiff = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#000' } })
+      .tiff({ compression: 'none' })
+      .toBuffer()
+    await expect(
+      darkroom.photos.precheck(alice, { head: tiff.subarray(0, 4100), allowedMimeTypes }),
+    ).rejects.toMatchObject({
+      violations: [{ message: expect.stringContaining('("image/tiff")') }],
+    })
+  })
 })
 
 describe('maxUploadBytes', () => {

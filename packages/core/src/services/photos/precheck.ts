@@ -15,6 +15,11 @@ export interface PrecheckInput {
   size?: number | null
   /** The first bytes of the file (4100 are enough), when they have arrived. */
   head?: Uint8Array
+  /**
+   * Fewer types than the engine accepts, for an edge whose API has its own list: the type found
+   * must be in both, and a refusal names this list (in its order). Default: the engine's types.
+   */
+  allowedMimeTypes?: readonly string[]
 }
 
 /**
@@ -59,18 +64,24 @@ export async function precheck(
   const album = input.albumId ? await loadOwnAlbum(ctx.store, caller, input.albumId) : null
   const room = { ownerId: caller.ownerId, album, addPhotos: 1, addBytes: input.size ?? 0 }
   await assertRoom(ctx, ctx.store, { ...room, lock: false })
-  if (sniffed !== null && !(sniffed.mimeType === UNKNOWN && isTiffHeader(input.head!))) {
-    const allowed = allowedUploadTypes(config)
-    if (!allowed.includes(sniffed.mimeType)) throw invalidTypeError(sniffed.mimeType, allowed)
+  if (sniffed !== null) {
+    const engine = allowedUploadTypes(config)
+    const allowed = input.allowedMimeTypes?.filter((type) => engine.includes(type)) ?? engine
+    // Which TIFF an unsettled TIFF head is, ingest tells from the whole file (see isTiffHeader).
+    const mimeType =
+      sniffed.mimeType === UNKNOWN && isTiffHeader(input.head!) ? TIFF : sniffed.mimeType
+    if (!allowed.includes(mimeType)) throw invalidTypeError(mimeType, allowed)
   }
 }
 
 const UNKNOWN = 'application/octet-stream'
+const TIFF = 'image/tiff'
 
 /**
  * A TIFF header (`II*\0` or `MM\0*`) that the first bytes could not take further: its first IFD
  * may sit anywhere in the file (sharp writes it at the end), so only the whole file can tell
- * which TIFF it is. Ingest identifies it then; refusing it here would refuse every such TIFF.
+ * which TIFF it is. Where TIFF is allowed, ingest identifies it then (refusing it here would
+ * refuse every such TIFF); where it is not, no TIFF-based type can be taken either.
  */
 function isTiffHeader(head: Uint8Array): boolean {
   if (head.byteLength < 4) return false
