@@ -26,7 +26,8 @@ import { createLogger, type Logger } from './logger.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { loadOrCreateSigningSecret } from './signing-secret.js'
 import { ensureSchema } from './jobs/ensure-schema.js'
-import { cronEvery, PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
+import { PgBossJobs, QUEUES } from './jobs/pg-boss-jobs.js'
+import { periodicTasks, type PeriodicTask, type PeriodicTaskName } from './jobs/periodic-tasks.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 import { guardedPost } from './webhooks/guarded-post.js'
 
@@ -244,12 +245,16 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     timer.unref()
     timers.push(timer)
   }
+  const periodic = periodicTasks(config, {
+    uploadCleanup: () => http.cleanupExpiredUploads(),
+    purgePending: () => darkroom.maintenance.purgePending(),
+    purgeTrash: () => darkroom.maintenance.purgeTrash(),
+    orphanSweep: () => darkroom.maintenance.sweepOrphans(),
+  })
   if (options.timers !== false && config.database.kind === 'postgres') {
     jobs = await startJobs(config, config.database.connectionString, logger, {
       webhooks: () => worker.drain(),
-      uploadCleanup: () => http.cleanupExpiredUploads(),
-      purgePending: () => darkroom.maintenance.purgePending(),
-      orphanSweep: () => darkroom.maintenance.sweepOrphans(),
+      periodic,
     }).catch(async (error: unknown) => {
       await locker?.close()
       await darkroom.close()
@@ -259,8 +264,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     jobs.send(QUEUES.webhooks)
   } else if (options.timers !== false) {
     worker.start()
-    every(config.uploads.cleanupIntervalMs, 'upload cleanup', () => http.cleanupExpiredUploads())
-    every(config.maintenance.intervalMs, 'pending purge', () => darkroom.maintenance.purgePending())
+    for (const task of Object.values(periodic)) every(task.everyMs, task.label, task.run)
   }
 
   metrics?.watch({
@@ -370,41 +374,29 @@ function startJobs(
   config: ServerConfig,
   connectionString: string,
   logger: Logger,
-  run: Record<
-    'webhooks' | 'uploadCleanup' | 'purgePending' | 'orphanSweep',
-    () => Promise<unknown>
-  >,
+  run: { webhooks: () => Promise<unknown>; periodic: Record<PeriodicTaskName, PeriodicTask> },
 ): Promise<PgBossJobs> {
-  const purgeMs = config.maintenance.intervalMs
+  // Maintenance jobs come from cron or from this process (which wakes its worker at once).
+  const job = (task: PeriodicTask) => ({
+    cron: task.cron,
+    run: task.run,
+    expireInSeconds: task.expireInSeconds,
+    pollIntervalMs: 30_000,
+  })
+  const { periodic } = run
   return PgBossJobs.start({
     connectionString,
     schema: config.jobs.schema,
     work: config.jobs.work,
     logger: logger.child({ module: 'jobs' }),
     pollIntervalMs: config.webhooks.pollIntervalMs,
-    // Maintenance jobs come from cron or from this process (which wakes its worker at once).
     tasks: {
       // Every minute as a safety net; events and retries send their own jobs at once.
       [QUEUES.webhooks]: { cron: '* * * * *', run: run.webhooks, expireInSeconds: 5 * 60 },
-      [QUEUES.uploadCleanup]: {
-        cron: cronEvery(config.uploads.cleanupIntervalMs),
-        run: run.uploadCleanup,
-        expireInSeconds: 15 * 60,
-        pollIntervalMs: 30_000,
-      },
-      [QUEUES.purgePending]: {
-        cron: purgeMs > 0 ? cronEvery(purgeMs) : null,
-        run: run.purgePending,
-        expireInSeconds: 30 * 60,
-        pollIntervalMs: 30_000,
-      },
-      // Daily, off the hour: it lists every blob.
-      [QUEUES.orphanSweep]: {
-        cron: '17 3 * * *',
-        run: run.orphanSweep,
-        expireInSeconds: 2 * 3600,
-        pollIntervalMs: 30_000,
-      },
+      [QUEUES.uploadCleanup]: job(periodic.uploadCleanup),
+      [QUEUES.purgePending]: job(periodic.purgePending),
+      [QUEUES.purgeTrash]: job(periodic.purgeTrash),
+      [QUEUES.orphanSweep]: job(periodic.orphanSweep),
     },
   })
 }

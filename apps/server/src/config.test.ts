@@ -60,6 +60,23 @@ describe('loadConfig', () => {
     }
   })
 
+  it('maps TRASH_RETENTION_DAYS onto trash.retentionMs; the engine keeps 30 days without it', () => {
+    expect(loadConfig({}).darkroom.trash).toBeUndefined()
+    expect(loadConfig({ TRASH_RETENTION_DAYS: '7' }).darkroom.trash).toEqual({
+      retentionMs: 7 * 86_400_000,
+    })
+    expect(loadConfig({ TRASH_RETENTION_DAYS: '0.5' }).darkroom.trash).toEqual({
+      retentionMs: 43_200_000,
+    })
+    for (const bad of ['0', '-3', 'forever']) {
+      expect(() => loadConfig({ TRASH_RETENTION_DAYS: bad })).toThrow(/TRASH_RETENTION_DAYS/)
+    }
+    expect(loadConfig({}).maintenance).toEqual({
+      intervalMs: 3_600_000,
+      orphanSweepIntervalMs: 86_400_000,
+    })
+  })
+
   it('takes a postgres:// DATABASE_URL with ?schema=, and then requires a SIGNING_SECRET', () => {
     const secret = 'x'.repeat(32)
     const config = loadConfig({

@@ -94,8 +94,13 @@ export interface ServerConfig {
     timeoutMs: number
   }
   maintenance: {
-    /** How often pending photos past their TTL are purged; 0 turns the timer off. */
+    /**
+     * How often pending photos past their TTL, and trashed ones past their retention, are
+     * purged; 0 turns the timers off.
+     */
     intervalMs: number
+    /** How often blobs no photo references are swept (daily); 0 turns the timer off. */
+    orphanSweepIntervalMs: number
   }
   /** Background jobs on pg-boss (Postgres only; SQLite runs them on timers in-process). */
   jobs: {
@@ -192,6 +197,7 @@ const envSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
   UPLOAD_EXPIRY_HOURS: positive.optional(),
+  TRASH_RETENTION_DAYS: positive.optional(),
   IMAGE_CONCURRENCY: int(1, 64).optional(),
   IMAGE_QUEUE: int(0, 10_000).optional(),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).optional(),
@@ -278,6 +284,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const darkroom: DarkroomConfigInput = { limits }
   const expiryMs = Math.round((e.UPLOAD_EXPIRY_HOURS ?? 24) * 3_600_000)
   if (e.VARIANT_FORMAT) darkroom.variants = { format: e.VARIANT_FORMAT }
+  if (e.TRASH_RETENTION_DAYS !== undefined) {
+    darkroom.trash = { retentionMs: Math.max(1, Math.round(e.TRASH_RETENTION_DAYS * 86_400_000)) }
+  }
   if (e.PUBLIC_BASE_URL) darkroom.publicBaseUrl = e.PUBLIC_BASE_URL
   if (watermark) darkroom.watermark = watermark
   if (e.VIDEO_ENABLED) {
@@ -341,7 +350,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       leaseMs: 60_000,
       timeoutMs: 10_000,
     },
-    maintenance: { intervalMs: 60 * 60_000 },
+    maintenance: { intervalMs: 60 * 60_000, orphanSweepIntervalMs: 24 * 3_600_000 },
     jobs: {
       schema:
         e.JOBS_SCHEMA ??

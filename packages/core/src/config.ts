@@ -113,6 +113,19 @@ export const configSchema = z
           .default(24 * 60 * 60 * 1000),
       })
       .prefault({}),
+    trash: z
+      .object({
+        /**
+         * Photos in the trash longer than this are hard-deleted by `maintenance.purgeTrash()`
+         * (row, then blobs): until then they count against the owner's quota and can be restored.
+         */
+        retentionMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * 24 * 60 * 60 * 1000),
+      })
+      .prefault({}),
     /** How many files of a batch are processed at once (image work is CPU bound). */
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Prefix of the variant URLs in photo records, e.g. `https://cdn.example.com`. */
@@ -125,6 +138,17 @@ export const configSchema = z
       .default(60 * 60 * 1000),
   })
   .strict()
+
+/**
+ * The largest file an upload may be before its type is known (a tus creation, the
+ * `Tus-Max-Size` it advertises): the image limit, or the video limit when video is on and
+ * larger. Once the first bytes name the type, that type's own limit applies.
+ */
+export function maxUploadBytes(config: DarkroomConfig): number {
+  const { video } = config
+  const videoMax = video.enabled && video.mimeTypes.length > 0 ? video.maxFileBytes : 0
+  return Math.max(config.limits.maxFileBytes, videoMax)
+}
 
 export type DarkroomConfigInput = z.input<typeof configSchema>
 export type DarkroomConfig = Readonly<z.output<typeof configSchema>>

@@ -107,6 +107,7 @@ export interface Darkroom {
   }
   readonly maintenance: {
     purgePending: Bind<typeof maintenance.purgePending>
+    purgeTrash: Bind<typeof maintenance.purgeTrash>
     sweepOrphans: Bind<typeof maintenance.sweepOrphans>
   }
   /** Whether the store and the blob store answer (for a health route). */
@@ -234,6 +235,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
     owners: { me: bind(owners.me), setQuota: bind(owners.setQuota) },
     maintenance: {
       purgePending: bind(maintenance.purgePending),
+      purgeTrash: bind(maintenance.purgeTrash),
       sweepOrphans: bind(maintenance.sweepOrphans),
     },
     health: bind(health),

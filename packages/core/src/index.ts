@@ -21,7 +21,7 @@ export type { UpdatePhotoInput } from './services/photos/update.js'
 export type { MovePhotoInput } from './services/photos/move.js'
 export type { ReorderPhotoInput } from './services/photos/reorder.js'
 export type { DeletePhotoInput, DeleteResult, BulkDeleteResult } from './services/photos/delete.js'
-export type { RepairResult } from './services/photos/repair-dimensions.js'
+export type { RepairDimensionsInput, RepairResult } from './services/photos/repair-dimensions.js'
 export type { ReactInput } from './services/photos/react.js'
 export type { OpenBlobInput, OpenedBlob } from './services/photos/open-blob.js'
 export type {
@@ -30,7 +30,11 @@ export type {
   TransformResult,
   TransformFormat,
 } from './services/photos/transform.js'
-export type { CreateAlbumInput, UpdateAlbumInput } from './services/albums/albums.js'
+export type {
+  CreateAlbumInput,
+  DeleteAlbumResult,
+  UpdateAlbumInput,
+} from './services/albums/albums.js'
 export type { OwnerInfo } from './services/owners.js'
 export type { SweepResult } from './services/maintenance/maintenance.js'
 export type { HealthReport, HealthState } from './services/health.js'

@@ -1,4 +1,10 @@
-import { systemClock, type Clock, type Darkroom, type ServerStore } from '@darkroom/core'
+import {
+  maxUploadBytes,
+  systemClock,
+  type Clock,
+  type Darkroom,
+  type ServerStore,
+} from '@darkroom/core'
 import { MemoryLocker, Server as TusServer } from '@tus/server'
 import type { Locker } from '@tus/utils'
 import type { Authenticate } from './auth.js'
@@ -85,9 +91,14 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   const { expiryMs } = options
   const datastore = new DarkroomDataStore(store, { ...deps, expiryMs })
 
+  const maxSize = maxUploadBytes(darkroom.config)
   const tus = new TusServer({
     path,
     datastore,
+    // Advertised as Tus-Max-Size on OPTIONS only. The limit itself is Darkroom's: precheck
+    // refuses a larger Upload-Length at creation with a JSON 413 naming it (tus' own check
+    // would answer first, in plain text), and the ingest reads no more than the type allows.
+    maxSize: (request) => (request.method === 'OPTIONS' ? maxSize : 0),
     locker: locks.lockerFor,
     relativeLocation: true,
     exposedHeaders: [PHOTO_ID_HEADER, UPLOAD_STATE_HEADER],
@@ -162,7 +173,7 @@ function assertUploadPath(request: Request, path: string): void {
   }
 }
 
-/** OPTIONS: the checksum algorithms, when the store verifies any. */
+/** OPTIONS: the checksum algorithms, when the store verifies any (tus adds Tus-Max-Size). */
 function advertise(response: Response, store: UploadStore): Response {
   const algorithms = store.checksumAlgorithms
   if (algorithms.length > 0) response.headers.set('Tus-Checksum-Algorithm', algorithms.join(','))

@@ -32,6 +32,8 @@ import {
  *   URL (see signed-urls.ts). Others get 404, as for a missing photo.
  * - The canonical query (snapped unless signed) is the cache key; the ETag is derived from the
  *   original's checksum and that key, so a revalidation is a 304 without any image work.
+ * - A transform never counts a download, whatever its range: it is a rendition made on the
+ *   fly, not the stored original (`/photos/{id}/original.{ext}` counts those).
  * - The access check runs on every request, cache hits included (a photo made private or
  *   deleted stops being served at once; its cached renditions are evicted on delete). It is
  *   core's transform plan: one metadata read, no file opened, so a hit stays cheap.

@@ -18,8 +18,14 @@ import { checkSignature } from './signed-urls.js'
  * `GET /photos/{id}/{variant}.{ext}`: the stored renditions, exactly the URLs core puts in
  * `photo.variants`. Variants are immutable (`max-age=31536000, immutable`; `private` when the
  * request was authenticated or signed, `public` when the photo is public and asked for
- * anonymously). The original is served too and counts a download when read from its first
- * byte (not for HEAD, 304 or a later range). Access as for `/image`.
+ * anonymously). Access as for `/image`.
+ *
+ * - `ext` must name the rendition's stored format (`original.jpg` or `.jpeg` for a JPEG):
+ *   `original.png` is a JSON 404 saying `original is image/jpeg: use .jpg`, never the JPEG's
+ *   bytes under a PNG name.
+ * - The original counts a download when the answer carries the whole file: a 200, or a 206
+ *   from byte 0 to the end (`bytes=0-`). Never a HEAD, a 304, a 416, a partial range (even
+ *   `bytes=0-99`) or a variant (core's rule, `openBlob`).
  */
 
 export interface PhotoRouteOptions {
@@ -44,7 +50,7 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
       const match = PATH.exec(path)
       if (!match) throw new HttpProblem(404, 'NOT_FOUND', 'No such photo URL.')
       assertReadMethod(request)
-      const [, id, variant] = match as unknown as [string, string, string]
+      const [, id, variant, extension] = match as unknown as [string, string, string, string]
       const now = clock.now().getTime()
       const signed = checkSignature(options.signingSecret, path, url.searchParams, {}, now)
 
@@ -70,6 +76,7 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
         const probe = await darkroom.photos.openBlob(caller, {
           id,
           variant,
+          extension,
           range: { start: 0, end: 0 },
           countDownload: false,
         })
@@ -86,6 +93,7 @@ export function createPhotoRoute(options: PhotoRouteOptions) {
       const opened = await darkroom.photos.openBlob(caller, {
         id,
         variant,
+        extension,
         ...(span ? { range: { start: span.start, end: span.end } } : {}),
       })
       const size = opened.size

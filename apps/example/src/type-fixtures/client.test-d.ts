@@ -54,6 +54,15 @@ export async function resultsAreInferred(client: DarkroomClient) {
     repaired: number
     failed: number
     failures: { id: string; message: string }[]
+    keptManual: number
+  }>()
+
+  const me = await client.owners.me.query()
+  expectTypeOf(me).toEqualTypeOf<{
+    ownerId: string
+    quotaBytes: number | null
+    usedBytes: number
+    profilePhotoId: string | null
   }>()
 }
 
@@ -66,6 +75,8 @@ export async function wrongCallsDoNotCompile(client: DarkroomClient) {
   await client.photos.list.query({ sort: 'colour' })
   // @ts-expect-error: `photos.get` needs an id
   await client.photos.get.query({})
+  // @ts-expect-error: `owners.setQuota` takes no unknown keys
+  await client.owners.setQuota.mutate({ ownerId: 'o1', quotaBytes: 1, quota: 2 })
   // @ts-expect-error: a query has no `mutate`
   await client.photos.get.mutate({ id: 'p1' })
   const photo = await client.photos.get.query({ id: 'p1' })

@@ -20,8 +20,11 @@ Commands:
   keys create --owner <id> [--name <n>] [--scopes photos.read,photos.write|admin]
   keys list --owner <id>
   keys revoke <key id>
-  repair-dimensions [--only-missing]      re-read width/height/orientation of every photo
+  repair-dimensions [--only-missing] [--override-manual]
+                                          re-read width/height/orientation of every photo
+                                          (dimensions set by hand only with --override-manual)
   purge-pending                           remove pending photos past their TTL
+  purge-trash [--older-than-days <days>]  empty the trash of photos past the retention
   sweep-orphans [--dry-run] [--older-than-ms <ms>]
                                           remove blobs no photo references
 
@@ -102,15 +105,36 @@ async function run(engine: Engine, command: string, rest: string[]): Promise<num
       return usage(`unknown keys command ${JSON.stringify(sub ?? '')}`)
     }
     case 'repair-dimensions': {
-      const { values } = parseArgs({ args: rest, options: { 'only-missing': { type: 'boolean' } } })
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'only-missing': { type: 'boolean' }, 'override-manual': { type: 'boolean' } },
+      })
       const result = await darkroom.photos.repairDimensions(ADMIN, {
         onlyMissing: values['only-missing'] === true,
+        overrideManual: values['override-manual'] === true,
       })
       console.log(JSON.stringify(result, null, 2))
       return result.failed > 0 ? 2 : 0
     }
     case 'purge-pending': {
       console.log(JSON.stringify(await darkroom.maintenance.purgePending(), null, 2))
+      return 0
+    }
+    case 'purge-trash': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'older-than-days': { type: 'string' } },
+      })
+      const days = values['older-than-days']
+      if (days !== undefined && !/^\d+(\.\d+)?$/.test(days)) {
+        return usage('--older-than-days takes a number of days')
+      }
+      const result = await darkroom.maintenance.purgeTrash(
+        days !== undefined
+          ? { olderThanMs: Math.max(1, Math.round(Number(days) * 86_400_000)) }
+          : {},
+      )
+      console.log(JSON.stringify(result, null, 2))
       return 0
     }
     case 'sweep-orphans': {

@@ -144,6 +144,17 @@ describe('tus uploads', () => {
     expect(status).toMatchObject({ state: 'ready', photoId: outcome.photoId, size: data.length })
   })
 
+  it('advertises the configured max file size as Tus-Max-Size on OPTIONS', async () => {
+    const options = await fetch(`${server.url}/files`, {
+      method: 'OPTIONS',
+      headers: { 'Tus-Resumable': '1.0.0' },
+    })
+    expect(options.status).toBeLessThan(300)
+    expect(options.headers.get('tus-max-size')).toBe(String(8 * 1024 * 1024))
+    // Advertised, and still refused by Darkroom's own rule with its JSON answer (next test).
+    expect(options.headers.get('tus-extension')).toContain('creation')
+  })
+
   it('refuses an oversize upload at creation (413)', async () => {
     const res = await fetch(`${server.url}/files`, {
       method: 'POST',

@@ -237,6 +237,78 @@ describe('GET /photos/{id}/{variant}.{ext}', () => {
   })
 })
 
+describe('downloads and extensions of /photos/{id}/{variant}.{ext}', () => {
+  it('counts a download only for a whole original: not HEAD, 304, a partial range or a variant', async () => {
+    const alice = server.client(aliceKey)
+    const { uploaded } = await alice.photos.upload.mutate(
+      uploadForm([{ name: 'd.jpg', data: await makeJpeg({ width: 300, height: 200, seed: 311 }) }]),
+    )
+    const id = uploaded[0]!.id
+    const path = `/photos/${id}/original.jpg`
+    const downloads = async () => (await alice.photos.get.query({ id })).downloads
+    const size = uploaded[0]!.size
+
+    const head = await fetch(`${server.url}${path}`, { method: 'HEAD', headers: auth(aliceKey) })
+    expect(head.status).toBe(200)
+    const first = await get(path, { ...auth(aliceKey), Range: 'bytes=0-99' })
+    expect([first.res.status, first.body.length]).toEqual([206, 100])
+    const later = await get(path, { ...auth(aliceKey), Range: 'bytes=100-' })
+    expect(later.res.status).toBe(206)
+    const etag = first.res.headers.get('etag')!
+    const revalidated = await get(path, { ...auth(aliceKey), 'If-None-Match': etag })
+    expect(revalidated.res.status).toBe(304)
+    const small = await get(`/photos/${id}/small.webp`, auth(aliceKey))
+    expect(small.res.status).toBe(200)
+    // A transform is a rendition made on the fly, not the stored original: never a download.
+    expect((await get(`/image/${id}.jpg?w=64`, auth(aliceKey))).res.status).toBe(200)
+    const part = await get(`/image/${id}.jpg?w=64`, { ...auth(aliceKey), Range: 'bytes=0-' })
+    expect(part.res.status).toBe(206)
+    expect(await downloads()).toBe(0)
+
+    // The whole file: a plain GET, or a range from byte 0 to the end (how players start).
+    const whole = await get(path, auth(aliceKey))
+    expect([whole.res.status, whole.body.length]).toEqual([200, size])
+    const open = await get(path, { ...auth(aliceKey), Range: 'bytes=0-' })
+    expect([open.res.status, open.body.length]).toEqual([206, size])
+    const exact = await get(path, { ...auth(aliceKey), Range: `bytes=0-${size - 1}` })
+    expect(exact.res.status).toBe(206)
+    expect(await downloads()).toBe(3)
+  })
+
+  it('answers 404 naming the right extension when it does not match the stored format', async () => {
+    const photo = await server.client(aliceKey).photos.get.query({ id: privateId })
+    expect(new URL(photo.variants.original, server.url).pathname).toBe(
+      `/photos/${privateId}/original.jpg`,
+    )
+    for (const [path, right] of [
+      [`/photos/${privateId}/original.png`, 'original is image/jpeg: use .jpg'],
+      [`/photos/${privateId}/original.webp`, 'original is image/jpeg: use .jpg'],
+      [`/photos/${privateId}/small.jpg`, 'small is image/webp: use .webp'],
+    ] as const) {
+      const { res, body } = await get(path, auth(aliceKey))
+      expect(res.status, path).toBe(404)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      const error = JSON.parse(body.toString()).error
+      expect(error).toMatchObject({ code: 'NOT_FOUND' })
+      expect(error.message).toContain(right)
+      const head = await fetch(`${server.url}${path}`, { method: 'HEAD', headers: auth(aliceKey) })
+      expect(head.status).toBe(404)
+    }
+    const before = (await server.client(aliceKey).photos.get.query({ id: privateId })).downloads
+    await get(`/photos/${privateId}/original.png`, auth(aliceKey))
+    expect((await server.client(aliceKey).photos.get.query({ id: privateId })).downloads).toBe(
+      before,
+    )
+    // The other spelling of the same format is the same file.
+    const jpeg = await get(`/photos/${privateId}/original.jpeg`, auth(aliceKey))
+    expect(jpeg.res.status).toBe(200)
+    // Someone else's photo says nothing about its format.
+    const foreign = await get(`/photos/${privateId}/original.png`, auth(bobKey))
+    expect(foreign.res.status).toBe(404)
+    expect(foreign.body.toString()).not.toContain('image/jpeg')
+  })
+})
+
 describe('corpus photos', () => {
   const corpus = loadCorpus()
   it.skipIf(!corpus)(

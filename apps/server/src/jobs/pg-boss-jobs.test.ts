@@ -145,6 +145,23 @@ describe.skipIf(unreachable !== null)('background jobs on pg-boss (Postgres)', (
     await until(async () => (await a.app.jobs!.pending(QUEUES.purgePending)) === 0, 5_000, 'done')
   })
 
+  it('a trash purge job hard-deletes photos trashed longer than the retention', async () => {
+    const client = b.client(await b.key('jobs-trash'))
+    const { uploaded } = await client.photos.upload.mutate(
+      uploadForm([{ name: 't.jpg', data: await makeJpeg({ width: 24, height: 24, seed: 9201 }) }]),
+    )
+    const id = uploaded[0]!.id
+    await client.photos.delete.mutate({ id })
+    offsetMs += 31 * 24 * 3_600_000 // past the default 30-day retention
+    a.app.jobs!.send(QUEUES.purgeTrash)
+    await until(
+      async () => (await client.photos.list.query({ trashed: true })).total === 0,
+      15_000,
+      'the trash purge',
+    )
+    await until(async () => (await b.app.jobs!.pending(QUEUES.purgeTrash)) === 0, 5_000, 'done')
+  })
+
   it('maps intervals to cron expressions', () => {
     expect(cronEvery(1_000)).toBe('* * * * *')
     expect(cronEvery(10 * 60_000)).toBe('*/10 * * * *')

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js'
 /**
  * Background work on pg-boss, when the server runs on Postgres: any process may enqueue, any
  * process with `work` on runs the jobs, and the schedules survive restarts (they live in the
- * database). With SQLite none of this is loaded: compose.ts keeps its in-process timers.
+ * database). With SQLite none of this is loaded: compose.ts runs the same periodic tasks on
+ * in-process timers.
  *
  * Queues (all `standard` policy: a duplicate job is cheap, a job that cannot run because a dead
  * process's job still counts as active would not be):
@@ -14,9 +15,10 @@ import type { Logger } from '../logger.js'
  *   when its lease runs out). The handler claims rows with a lease in the ServerStore (`FOR
  *   UPDATE SKIP LOCKED`), so however many handlers run at once in however many processes, each
  *   delivery row is sent by one of them.
- * - `darkroom-purge-pending`, `darkroom-upload-cleanup`, `darkroom-orphan-sweep`: on cron, one
- *   job per slot across all processes (pg-boss's own singleton per cron minute). Each handler
- *   is idempotent (rows first then blobs; uploads under their lock; blobs past a grace age).
+ * - `darkroom-purge-pending`, `darkroom-purge-trash`, `darkroom-upload-cleanup`,
+ *   `darkroom-orphan-sweep`: the periodic tasks (periodic-tasks.ts), on cron, one job per slot
+ *   across all processes (pg-boss's own singleton per cron minute). Each handler is idempotent
+ *   (rows first then blobs; uploads under their lock; blobs past a grace age).
  *
  * A handler that throws is retried by pg-boss (`retryLimit`, with backoff); a process that dies
  * mid-job leaves it active until `expireInSeconds`, then it is retried elsewhere.
@@ -25,6 +27,7 @@ import type { Logger } from '../logger.js'
 export const QUEUES = {
   webhooks: 'darkroom-webhooks',
   purgePending: 'darkroom-purge-pending',
+  purgeTrash: 'darkroom-purge-trash',
   uploadCleanup: 'darkroom-upload-cleanup',
   orphanSweep: 'darkroom-orphan-sweep',
 } as const

@@ -243,6 +243,7 @@ describe.skipIf(unreachable !== null)('/metrics on Postgres', () => {
     for (const queue of [
       'darkroom-webhooks',
       'darkroom-purge-pending',
+      'darkroom-purge-trash',
       'darkroom-upload-cleanup',
       'darkroom-orphan-sweep',
     ]) {

@@ -21,7 +21,7 @@ type Row = readonly [number, number, number, number, number, number]
 const TRPC_EXPECTED: Record<string, Row> = {
   //                        owner other  read revoked none guest
   'photos.upload':           [200,  404,  403,  401,  401,  404],
-  'photos.list':             [200,  200,  200,  401,  401,  401],
+  'photos.list':             [200,  404,  200,  401,  401,  401],
   'photos.get':              [200,  404,  200,  401,  401,  401],
   'photos.getMany':          [200,  200,  200,  401,  401,  401],
   'photos.update':           [200,  404,  403,  401,  401,  401],
@@ -38,6 +38,9 @@ const TRPC_EXPECTED: Record<string, Row> = {
   'albums.get':              [200,  404,  200,  401,  401,  401],
   'albums.update':           [200,  404,  403,  401,  401,  401],
   'albums.delete':           [200,  404,  403,  401,  401,  401],
+  // Only admins set quotas: alice's own key is refused like the others.
+  'owners.me':               [200,  200,  200,  401,  401,  401],
+  'owners.setQuota':         [403,  403,  403,  401,  401,  401],
   'keys.create':             [200,  200,  200,  401,  401,  401],
   'keys.list':               [200,  200,  200,  401,  401,  401],
   'keys.revoke':             [200,  404,  403,  401,  401,  401],
@@ -204,6 +207,8 @@ const TRPC_INPUTS: Record<string, (f: Fixtures) => unknown> = {
   'albums.get': (f) => ({ id: f.albumId }),
   'albums.update': (f) => ({ id: f.albumId, title: 'Renamed' }),
   'albums.delete': (f) => ({ id: f.albumId }),
+  'owners.me': () => undefined,
+  'owners.setQuota': () => ({ ownerId: 'alice', quotaBytes: 1 }),
   'keys.create': () => ({ name: 'k', scopes: ['photos.read'] }),
   'keys.list': () => undefined,
   'keys.revoke': (f) => ({ id: f.keyId }),
@@ -314,13 +319,14 @@ async function expectUntouched(server: TestServer, f: Fixtures) {
   expect(keys.find((k) => k.id === f.keyId)?.revokedAt).toBeNull()
   expect((await serverStore.listWebhooks('alice')).map((w) => w.id)).toContain(f.webhookId)
   expect(await serverStore.getUpload(f.uploadId)).toMatchObject({ state: 'receiving' })
+  expect((await darkroom.owners.me(ALICE)).quotaBytes).toBeNull()
 }
 
 const OTHER_OWNER_BODIES: Record<string, RegExp> = {
-  'photos.list': /"items":\[\],"total":0/,
   'photos.getMany': /^\{"result":\{"data":\[\]\}\}$/,
   'photos.bulkDelete': /"deleted":0,"failed":1,"failures":\[\{"id":"[^"]+","code":"NOT_FOUND"/,
   'photos.repairDimensions': /"scanned":0/,
+  'owners.me': /"usedBytes":0,"profilePhotoId":null/,
 }
 
 /** `query` or `mutation`: tRPC's flat record of procedures (typed as the nested router). */

@@ -1,5 +1,5 @@
 import type { DarkroomConfig } from '../config.js'
-import type { Album, Photo, PhotoRecord, PhotoVariantUrls } from './types.js'
+import type { Album, Photo, PhotoRecord, PhotoVariantUrls, StoredVariant } from './types.js'
 import type { AlbumWithCount, PhotoCounter } from '../ports/metadata-store.js'
 
 /** The counters of a photo that nobody has seen yet: a new upload, a copy. */
@@ -31,6 +31,29 @@ export function extensionOf(mimeType: string): string {
   return EXT_BY_MIME[mimeType] ?? 'bin'
 }
 
+/** Other spellings of an extension that name the same format. */
+const EXT_ALIASES: Record<string, readonly string[]> = { jpg: ['jpeg'], tif: ['tiff'] }
+
+/**
+ * The extension of a rendition's URL (`original.jpg`, `small.webp`): the one `toPhoto` hands out
+ * and the one the bytes are served under. `variant` null: the original.
+ */
+export function renditionExtension(photo: PhotoRecord, variant: StoredVariant | null): string {
+  if (!variant) return extensionOf(photo.mimeType)
+  return variant.format === 'jpeg' ? 'jpg' : variant.format
+}
+
+/** Whether `ext` names the format of that rendition (its extension or another spelling of it). */
+export function matchesRenditionExtension(
+  photo: PhotoRecord,
+  variant: StoredVariant | null,
+  ext: string,
+): boolean {
+  const expected = renditionExtension(photo, variant)
+  const given = ext.toLowerCase()
+  return given === expected || (EXT_ALIASES[expected]?.includes(given) ?? false)
+}
+
 /** The URL path core hands out for a rendition; apps/server serves exactly these paths. */
 export function variantUrl(config: DarkroomConfig, photoId: string, name: string, ext: string) {
   return `${config.publicBaseUrl}/photos/${photoId}/${name}.${ext}`
@@ -38,13 +61,13 @@ export function variantUrl(config: DarkroomConfig, photoId: string, name: string
 
 export function toPhoto(record: PhotoRecord, config: DarkroomConfig): Photo {
   const variants: PhotoVariantUrls = {
-    original: variantUrl(config, record.id, 'original', extensionOf(record.mimeType)),
+    original: variantUrl(config, record.id, 'original', renditionExtension(record, null)),
     small: null,
     medium: null,
     large: null,
   }
   for (const v of record.variants) {
-    variants[v.name] = variantUrl(config, record.id, v.name, v.format === 'jpeg' ? 'jpg' : v.format)
+    variants[v.name] = variantUrl(config, record.id, v.name, renditionExtension(record, v))
   }
   const { width, height } = record
   return {

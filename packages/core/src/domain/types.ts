@@ -58,6 +58,11 @@ export interface PhotoRecord {
   height: number | null
   /** EXIF Orientation 1-8 as found (HEIF: the rotation from `irot`, mapped to 1/6/3/8). */
   orientation: number | null
+  /**
+   * True once width and height were set by hand (`photos.update`): `repairDimensions` leaves
+   * them as they are unless asked to override them.
+   */
+  manualDimensions: boolean
   /** `YYYY-MM-DDTHH:MM:SS` plus `±HH:MM` when the camera recorded its offset. */
   takenAt: string | null
   exif: PhotoExif | null
@@ -102,6 +107,18 @@ export interface OwnerRecord {
   /** Null means the configured default applies. */
   quotaBytes: number | null
   profilePhotoId: string | null
+}
+
+/**
+ * A blob a hard delete left where it was on purpose (`preserveOnDisk`): no photo row references
+ * it any more, and the orphan sweep leaves it alone.
+ */
+export interface RetainedBlobRecord {
+  key: string
+  /** The photo whose row was deleted. */
+  photoId: string
+  ownerId: string
+  retainedAt: Date
 }
 
 export interface CommentRecord {

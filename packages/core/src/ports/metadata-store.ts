@@ -1,4 +1,10 @@
-import type { AlbumRecord, CommentRecord, OwnerRecord, PhotoRecord } from '../domain/types.js'
+import type {
+  AlbumRecord,
+  CommentRecord,
+  OwnerRecord,
+  PhotoRecord,
+  RetainedBlobRecord,
+} from '../domain/types.js'
 
 /**
  * Where photo, album and owner records live. Implemented by `@darkroom/storage`
@@ -66,6 +72,7 @@ export type PhotoPatch = Partial<
     | 'width'
     | 'height'
     | 'orientation'
+    | 'manualDimensions'
     | 'variants'
     | 'updatedAt'
   >
@@ -86,6 +93,13 @@ export type PhotoCounter = (typeof PHOTO_COUNTERS)[number]
 export type AlbumPatch = Partial<
   Pick<AlbumRecord, 'title' | 'description' | 'photoCap' | 'coverPhotoId' | 'updatedAt'>
 >
+
+/** A photo of an album whose bytes its owner already has outside any album. */
+export interface ChecksumClash {
+  inAlbum: PhotoRecord
+  /** The owner's photo outside any album with the same checksum. */
+  outside: PhotoRecord
+}
 
 export interface AlbumWithCount extends AlbumRecord {
   /** Photos in the album that are not in the trash (pending ones count: they hold a place). */
@@ -139,8 +153,19 @@ export interface MetadataOps {
   }): Promise<string | null>
   /** Pending photos created before `cutoff`, oldest first. */
   listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
+  /** Photos in the trash since before `cutoff` (`deletedAt < cutoff`), longest there first. */
+  listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
   /** Photos ordered by id, starting after `afterId`, for scans (repair); `ownerId` narrows. */
   scanPhotos(args: { ownerId?: string; afterId?: string; limit: number }): Promise<PhotoRecord[]>
+
+  // ---- blobs kept on purpose ----
+  /**
+   * Records blobs a hard delete leaves in place (`preserveOnDisk`), so that the orphan sweep
+   * spares them. Idempotent: a key recorded already keeps its first record.
+   */
+  retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void>
+  /** Which of `keys` are recorded by `retainBlobs`, in no particular order. */
+  findRetainedBlobs(keys: readonly string[]): Promise<string[]>
 
   // ---- albums ----
   /** Throws `CONFLICT` if the id exists. */
@@ -155,7 +180,17 @@ export interface MetadataOps {
   listAlbums(ownerId: string): Promise<AlbumWithCount[]>
   /** Throws `NOT_FOUND`. */
   updateAlbum(id: string, patch: AlbumPatch): Promise<AlbumRecord>
-  /** Removes the album; its photos stay, outside any album. Throws `NOT_FOUND`. */
+  /**
+   * The album's photos whose checksum their owner already has outside any album, each with that
+   * photo (trashed and pending ones included on both sides): the rows `deleteAlbum` would refuse
+   * to move out. Empty for a missing album.
+   */
+  listChecksumClashes(albumId: string): Promise<ChecksumClash[]>
+  /**
+   * Removes the album; its photos stay, outside any album. Throws `NOT_FOUND`, or `CONFLICT`
+   * (changing nothing) when a photo's checksum is outside any album already (see
+   * `listChecksumClashes`).
+   */
   deleteAlbum(id: string): Promise<void>
 
   // ---- owners ----

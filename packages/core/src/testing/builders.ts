@@ -23,6 +23,7 @@ export function makePhotoRecord(overrides: Partial<PhotoRecord> = {}): PhotoReco
     width: 640,
     height: 480,
     orientation: 1,
+    manualDimensions: false,
     takenAt: null,
     exif: null,
     hue: null,

@@ -7,11 +7,18 @@ import {
   keysetOf,
   validatePhotoPaging,
 } from '../domain/sort.js'
-import type { AlbumRecord, CommentRecord, OwnerRecord, PhotoRecord } from '../domain/types.js'
+import type {
+  AlbumRecord,
+  CommentRecord,
+  OwnerRecord,
+  PhotoRecord,
+  RetainedBlobRecord,
+} from '../domain/types.js'
 import { DarkroomError } from '../errors.js'
 import type {
   AlbumPatch,
   AlbumWithCount,
+  ChecksumClash,
   MetadataOps,
   MetadataStore,
   PhotoCounter,
@@ -50,6 +57,7 @@ interface State {
   likes: Set<string>
   ratings: Map<string, RatingRow>
   comments: Map<string, CommentRecord>
+  retained: Map<string, RetainedBlobRecord>
 }
 
 function emptyState(): State {
@@ -60,6 +68,7 @@ function emptyState(): State {
     likes: new Set(),
     ratings: new Map(),
     comments: new Map(),
+    retained: new Map(),
   }
 }
 
@@ -72,6 +81,7 @@ function cloneState(s: State): State {
     likes: new Set(s.likes),
     ratings: new Map(s.ratings),
     comments: new Map(s.comments),
+    retained: new Map(s.retained),
   }
 }
 
@@ -93,6 +103,7 @@ const PHOTO_PATCH_KEYS = [
   'width',
   'height',
   'orientation',
+  'manualDimensions',
   'variants',
   'updatedAt',
 ] as const satisfies readonly (keyof PhotoPatch)[]
@@ -285,6 +296,18 @@ class MemoryOps implements MetadataOps {
       .map(copy)
   }
 
+  async listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
+    this.#check()
+    return [...this.#s.photos.values()]
+      .filter((p) => p.deletedAt !== null && p.deletedAt.getTime() < cutoff.getTime())
+      .sort(
+        (a, b) =>
+          a.deletedAt!.getTime() - b.deletedAt!.getTime() || Math.sign(compareBinary(a.id, b.id)),
+      )
+      .slice(0, limit)
+      .map(copy)
+  }
+
   async scanPhotos(args: {
     ownerId?: string
     afterId?: string
@@ -301,6 +324,20 @@ class MemoryOps implements MetadataOps {
       .sort((a, b) => compareBinary(a.id, b.id))
       .slice(0, args.limit)
       .map(copy)
+  }
+
+  // ---- blobs kept on purpose ----
+
+  async retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void> {
+    this.#check()
+    for (const blob of blobs) {
+      if (!this.#s.retained.has(blob.key)) this.#s.retained.set(blob.key, copy(blob))
+    }
+  }
+
+  async findRetainedBlobs(keys: readonly string[]): Promise<string[]> {
+    this.#check()
+    return [...new Set(keys)].filter((key) => this.#s.retained.has(key))
   }
 
   // ---- albums ----
@@ -347,6 +384,24 @@ class MemoryOps implements MetadataOps {
     }
     this.#s.albums.set(id, next)
     return copy(next)
+  }
+
+  async listChecksumClashes(albumId: string): Promise<ChecksumClash[]> {
+    this.#check()
+    const clashes: ChecksumClash[] = []
+    for (const inAlbum of this.#s.photos.values()) {
+      if (inAlbum.albumId !== albumId) continue
+      for (const outside of this.#s.photos.values()) {
+        if (
+          outside.albumId === null &&
+          outside.ownerId === inAlbum.ownerId &&
+          outside.checksum === inAlbum.checksum
+        ) {
+          clashes.push({ inAlbum: copy(inAlbum), outside: copy(outside) })
+        }
+      }
+    }
+    return clashes
   }
 
   async deleteAlbum(id: string): Promise<void> {
@@ -535,8 +590,17 @@ export class MemoryMetadataStore implements MetadataStore {
   listPendingBefore(cutoff: Date, limit: number) {
     return this.#read((ops) => ops.listPendingBefore(cutoff, limit))
   }
+  listTrashedBefore(cutoff: Date, limit: number) {
+    return this.#read((ops) => ops.listTrashedBefore(cutoff, limit))
+  }
   scanPhotos(args: Parameters<MetadataOps['scanPhotos']>[0]) {
     return this.#read((ops) => ops.scanPhotos(args))
+  }
+  retainBlobs(blobs: readonly RetainedBlobRecord[]) {
+    return this.#write((ops) => ops.retainBlobs(blobs))
+  }
+  findRetainedBlobs(keys: readonly string[]) {
+    return this.#read((ops) => ops.findRetainedBlobs(keys))
   }
   insertAlbum(album: AlbumRecord) {
     return this.#write((ops) => ops.insertAlbum(album))
@@ -552,6 +616,9 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   updateAlbum(id: string, patch: AlbumPatch) {
     return this.#write((ops) => ops.updateAlbum(id, patch))
+  }
+  listChecksumClashes(albumId: string) {
+    return this.#read((ops) => ops.listChecksumClashes(albumId))
   }
   deleteAlbum(id: string) {
     return this.#write((ops) => ops.deleteAlbum(id))

@@ -3,6 +3,7 @@ import {
   type AlbumPatch,
   type AlbumRecord,
   type AlbumWithCount,
+  type ChecksumClash,
   type CommentRecord,
   type MetadataOps,
   type MetadataStore,
@@ -13,6 +14,7 @@ import {
   type PhotoQuery,
   type PhotoRecord,
   type PhotoSort,
+  type RetainedBlobRecord,
 } from '@darkroom/core'
 import {
   foldSearchText,
@@ -82,6 +84,7 @@ const PHOTO_COLUMNS = [
   'width',
   'height',
   'orientation',
+  'manualDimensions',
   'takenAt',
   'exif',
   'hue',
@@ -335,6 +338,19 @@ class KyselyOps implements MetadataOps {
     return rows.map(toPhoto)
   }
 
+  async listTrashedBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
+    const rows = await this.db
+      .selectFrom('photos')
+      .selectAll()
+      .where('deletedAt', 'is not', null)
+      .where('deletedAt', '<', cutoff.getTime())
+      .orderBy('deletedAt')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+    return rows.map(toPhoto)
+  }
+
   async scanPhotos(args: {
     ownerId?: string
     afterId?: string
@@ -345,6 +361,39 @@ class KyselyOps implements MetadataOps {
     if (args.afterId !== undefined) q = q.where('id', '>', args.afterId)
     const rows = await q.orderBy('id').limit(args.limit).execute()
     return rows.map(toPhoto)
+  }
+
+  // ---- blobs kept on purpose ----
+
+  async retainBlobs(blobs: readonly RetainedBlobRecord[]): Promise<void> {
+    for (let i = 0; i < blobs.length; i += IN_CHUNK / 4) {
+      await this.db
+        .insertInto('retainedBlobs')
+        .values(
+          blobs.slice(i, i + IN_CHUNK / 4).map((b) => ({
+            key: b.key,
+            photoId: b.photoId,
+            ownerId: b.ownerId,
+            retainedAt: b.retainedAt.getTime(),
+          })),
+        )
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute()
+    }
+  }
+
+  async findRetainedBlobs(keys: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(keys)]
+    const out: string[] = []
+    for (let i = 0; i < unique.length; i += IN_CHUNK) {
+      const rows = await this.db
+        .selectFrom('retainedBlobs')
+        .select('key')
+        .where('key', 'in', unique.slice(i, i + IN_CHUNK))
+        .execute()
+      out.push(...rows.map((row) => row.key))
+    }
+    return out
   }
 
   // ---- albums ----
@@ -426,6 +475,30 @@ class KyselyOps implements MetadataOps {
       .executeTakeFirst()
     if (!row) throw DarkroomError.notFound('Album', id)
     return toAlbum(row)
+  }
+
+  async listChecksumClashes(albumId: string): Promise<ChecksumClash[]> {
+    // Through the unique index (owner_id, album_key, checksum) on the outside side.
+    const pairs = await this.db
+      .selectFrom('photos as inAlbum')
+      .innerJoin('photos as outside', (join) =>
+        join
+          .onRef('outside.ownerId', '=', 'inAlbum.ownerId')
+          .onRef('outside.checksum', '=', 'inAlbum.checksum')
+          .on('outside.albumKey', '=', ''),
+      )
+      .select(['inAlbum.id as inAlbumId', 'outside.id as outsideId'])
+      .where('inAlbum.albumId', '=', albumId)
+      .orderBy('inAlbum.id')
+      .execute()
+    if (pairs.length === 0) return []
+    const rows = await this.getPhotos(pairs.flatMap((p) => [p.inAlbumId, p.outsideId]))
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return pairs.flatMap((p) => {
+      const inAlbum = byId.get(p.inAlbumId)
+      const outside = byId.get(p.outsideId)
+      return inAlbum && outside ? [{ inAlbum, outside }] : []
+    })
   }
 
   async deleteAlbum(id: string): Promise<void> {
@@ -662,6 +735,7 @@ class KyselyOps implements MetadataOps {
       width: p.width,
       height: p.height,
       orientation: p.orientation,
+      manualDimensions: this.#bool(p.manualDimensions),
       takenAt: p.takenAt,
       takenSort: takenSortKey(p.takenAt, p.createdAt),
       exif: p.exif === null ? null : JSON.stringify(p.exif),
@@ -713,6 +787,9 @@ class KyselyOps implements MetadataOps {
     if (patch.width !== undefined) set.width = patch.width
     if (patch.height !== undefined) set.height = patch.height
     if (patch.orientation !== undefined) set.orientation = patch.orientation
+    if (patch.manualDimensions !== undefined) {
+      set.manualDimensions = this.#bool(patch.manualDimensions)
+    }
     if (patch.variants !== undefined) set.variants = JSON.stringify(patch.variants)
     if (patch.updatedAt !== undefined) set.updatedAt = patch.updatedAt.getTime()
     return set
@@ -820,6 +897,7 @@ function toPhoto(row: PhotoRow): PhotoRecord {
     width: row.width,
     height: row.height,
     orientation: row.orientation,
+    manualDimensions: toBool(row.manualDimensions),
     takenAt: row.takenAt,
     exif: row.exif === null ? null : (JSON.parse(row.exif) as PhotoRecord['exif']),
     hue: row.hue,

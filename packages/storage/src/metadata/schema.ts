@@ -32,6 +32,8 @@ export interface PhotosTable {
   width: number | null
   height: number | null
   orientation: number | null
+  /** Width and height set by hand (migration 0006). */
+  manualDimensions: ColumnType<boolean | number, boolean | number | undefined, boolean | number>
   takenAt: string | null
   /** `takenSortKey(takenAt, createdAt)`, for the `taken` sort. */
   takenSort: string
@@ -162,6 +164,14 @@ export interface PhotoCountsTable {
   bytes: BigintColumn
 }
 
+/** Blobs a hard delete with `preserveOnDisk` left in place; the orphan sweep spares them. */
+export interface RetainedBlobsTable {
+  key: string
+  photoId: string
+  ownerId: string
+  retainedAt: BigintColumn
+}
+
 export interface Database {
   photos: PhotosTable
   photoCounts: PhotoCountsTable
@@ -174,4 +184,5 @@ export interface Database {
   webhooks: WebhooksTable
   webhookDeliveries: WebhookDeliveriesTable
   uploads: UploadsTable
+  retainedBlobs: RetainedBlobsTable
 }

@@ -90,6 +90,7 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
           width: 1920,
           height: 1080,
           orientation: 6,
+          manualDimensions: true,
           takenAt: '2023-07-14T21:30:05+02:00',
           exif: {
             make: 'Apple',
@@ -264,6 +265,7 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
           width: 10,
           height: 20,
           orientation: 8,
+          manualDimensions: true,
           variants: [
             {
               name: 'large',
@@ -287,6 +289,11 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         })
         expect(restored).toMatchObject({ albumId: null, deletedAt: null, category: null })
         expect(restored.filename).toBe('new.jpg')
+        expect(restored.manualDimensions).toBe(true)
+        expect(await store.updatePhoto(p!.id, { manualDimensions: false })).toMatchObject({
+          manualDimensions: false,
+          width: 10,
+        })
       })
 
       test('updatePhoto with an empty patch returns the row unchanged', async () => {
@@ -477,6 +484,31 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(got.filter((p) => mine.has(p.id)).map((p) => p.id)).toEqual(ids([p2!, p3!, p1!]))
         expect(got.find((p) => p.id === p1!.id)).toEqual(p1)
         expect(await store.listPendingBefore(at(30), 0)).toEqual([])
+      })
+
+      test('listTrashedBefore: photos trashed before the cutoff, longest in the trash first', async () => {
+        const base = Date.UTC(1980, 0, 1) + Math.floor(Math.random() * 1e9)
+        const at = (ms: number) => new Date(base + ms)
+        const [t1, t2, t3] = await insert(
+          photo({ deletedAt: at(20) }),
+          photo({ deletedAt: at(10), id: `0-${randomUUID()}` }),
+          photo({ deletedAt: at(10), id: `1-${randomUUID()}`, pending: true }),
+          photo({ deletedAt: at(30) }),
+          photo({ deletedAt: null, createdAt: at(5) }),
+        )
+        const mine = new Set(ids([t1!, t2!, t3!]))
+        const got = await store.listTrashedBefore(at(30), 1000)
+        expect(got.every((p) => p.deletedAt !== null && p.deletedAt.getTime() < base + 30)).toBe(
+          true,
+        )
+        for (let i = 1; i < got.length; i++) {
+          expect(got[i]!.deletedAt!.getTime()).toBeGreaterThanOrEqual(
+            got[i - 1]!.deletedAt!.getTime(),
+          )
+        }
+        expect(got.filter((p) => mine.has(p.id)).map((p) => p.id)).toEqual(ids([t2!, t3!, t1!]))
+        expect(got.find((p) => p.id === t1!.id)).toEqual(t1)
+        expect(await store.listTrashedBefore(at(30), 0)).toEqual([])
       })
 
       test('scanPhotos walks by id after afterId, narrowed by owner', async () => {
@@ -876,8 +908,90 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(await store.getPhoto(inAlbum!.id)).toEqual(inAlbum)
       })
 
+      test('listChecksumClashes pairs album photos with their bytes outside any album', async () => {
+        const [a, b] = [album(), album()]
+        await store.insertAlbum(a)
+        await store.insertAlbum(b)
+        const [shared, trashedShared, pendingShared] = [randomUUID(), randomUUID(), randomUUID()]
+        const [inA, inATrashed, inAPending, , , outside, outsideTrashed, outsidePending] =
+          await insert(
+            photo({ albumId: a.id, checksum: shared }),
+            photo({ albumId: a.id, checksum: trashedShared, deletedAt: new Date() }),
+            photo({ albumId: a.id, checksum: pendingShared }),
+            photo({ albumId: a.id }), // its bytes are nowhere else
+            photo({ albumId: b.id, checksum: shared }), // in another album: no clash
+            photo({ albumId: null, checksum: shared }),
+            photo({ albumId: null, checksum: trashedShared, deletedAt: new Date() }),
+            photo({ albumId: null, checksum: pendingShared, pending: true }),
+            photo({ albumId: null, checksum: shared, ownerId: `other-${randomUUID()}` }),
+          )
+        const clashes = await store.listChecksumClashes(a.id)
+        const byInAlbum = (x: { inAlbum: PhotoRecord }, y: { inAlbum: PhotoRecord }) =>
+          x.inAlbum.id < y.inAlbum.id ? -1 : 1
+        expect([...clashes].sort(byInAlbum)).toEqual(
+          [
+            { inAlbum: inA!, outside: outside! },
+            { inAlbum: inATrashed!, outside: outsideTrashed! },
+            { inAlbum: inAPending!, outside: outsidePending! },
+          ].sort(byInAlbum),
+        )
+        expect(await store.listChecksumClashes(randomUUID())).toEqual([])
+        // Inside a transaction, as albums.delete calls it.
+        expect(await store.transaction((tx) => tx.listChecksumClashes(b.id))).toEqual([
+          { inAlbum: expect.objectContaining({ albumId: b.id }), outside: outside! },
+        ])
+      })
+
       test('deleteAlbum throws NOT_FOUND for a missing album', async () => {
         await expect(store.deleteAlbum(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' })
+      })
+    })
+
+    // ---------------------------------------------------------------- retained blobs
+
+    describe('retained blobs', () => {
+      const retained = (photoId = randomUUID(), name = 'original') => ({
+        key: `photos/${photoId}/${name}`,
+        photoId,
+        ownerId,
+        retainedAt: new Date('2024-05-06T07:08:09.010Z'),
+      })
+
+      test('retainBlobs records keys that findRetainedBlobs then finds, idempotently', async () => {
+        const id = randomUUID()
+        const [original, small] = [retained(id), retained(id, 'small.webp')]
+        const other = retained()
+        expect(await store.findRetainedBlobs([original.key, other.key])).toEqual([])
+        await store.retainBlobs([original, small])
+        await store.retainBlobs([original])
+        await store.retainBlobs([])
+        const found = await store.findRetainedBlobs([other.key, small.key, original.key, small.key])
+        expect(found.sort()).toEqual([original.key, small.key].sort())
+        expect(await store.findRetainedBlobs([])).toEqual([])
+      })
+
+      test('retainBlobs joins the transaction it runs in', async () => {
+        const blob = retained()
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.retainBlobs([blob])
+            expect(await tx.findRetainedBlobs([blob.key])).toEqual([blob.key])
+            throw new Error('roll back')
+          }),
+        ).rejects.toThrow('roll back')
+        expect(await store.findRetainedBlobs([blob.key])).toEqual([])
+      })
+
+      test('findRetainedBlobs handles many keys', async () => {
+        const blobs = Array.from({ length: 300 }, () => retained())
+        await store.retainBlobs(blobs)
+        const wanted = [
+          ...blobs.map((b) => b.key),
+          ...Array.from({ length: 900 }, () => retained().key),
+        ]
+        expect((await store.findRetainedBlobs(wanted)).sort()).toEqual(
+          blobs.map((b) => b.key).sort(),
+        )
       })
     })
 

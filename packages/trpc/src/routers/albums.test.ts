@@ -34,8 +34,48 @@ describe('albums', () => {
       coverPhotoId: uploaded[0]!.id,
     })
     expect((await failure(h, h.bob.albums.get({ id: album.id }))).error.code).toBe('NOT_FOUND')
-    expect(await h.alice.albums.delete({ id: album.id })).toEqual({ id: album.id })
+    expect(await h.alice.albums.delete({ id: album.id })).toEqual({ id: album.id, merged: [] })
     expect((await h.alice.photos.get({ id: uploaded[0]!.id })).albumId).toBeNull()
+  })
+
+  it('deletes an album whose photo has the same bytes in the trash (no 409)', async () => {
+    const h = await makeHarness()
+    const bytes = await jpeg()
+    const { uploaded: outside } = await h.alice.photos.upload(
+      uploadForm([{ name: 'a.jpg', bytes }]),
+    )
+    await h.alice.photos.delete({ id: outside[0]!.id })
+    const album = await h.alice.albums.create({ title: 'Trip' })
+    const { uploaded } = await h.alice.photos.upload(
+      uploadForm([{ name: 'a.jpg', bytes }], { albumId: album.id }),
+    )
+    expect(await h.alice.albums.delete({ id: album.id })).toEqual({
+      id: album.id,
+      merged: [{ id: outside[0]!.id, keptId: uploaded[0]!.id }],
+    })
+    expect(await h.alice.photos.get({ id: uploaded[0]!.id })).toMatchObject({ albumId: null })
+  })
+
+  it('refuses a photoCap below the photos the album holds (422 on photoCap)', async () => {
+    const h = await makeHarness()
+    const album = await h.alice.albums.create({ title: 'Full' })
+    await h.alice.photos.upload(
+      uploadForm(
+        [
+          { name: 'a.jpg', bytes: await jpeg() },
+          { name: 'b.jpg', bytes: await jpeg() },
+        ],
+        { albumId: album.id },
+      ),
+    )
+    const { error, shape } = await failure(h, h.alice.albums.update({ id: album.id, photoCap: 1 }))
+    expect(error.code).toBe('UNPROCESSABLE_CONTENT')
+    expect(shape.data.darkroom?.violations).toEqual([
+      expect.objectContaining({
+        property: 'photoCap',
+        message: expect.stringContaining('holds 2 photos'),
+      }),
+    ])
   })
 
   it('validates title and photoCap as core does', async () => {

@@ -1,6 +1,11 @@
-import { albumIdInput, albumSchema, createAlbumInput, updateAlbumInput } from '../schemas/album.js'
+import {
+  albumIdInput,
+  albumSchema,
+  createAlbumInput,
+  deleteAlbumResultSchema,
+  updateAlbumInput,
+} from '../schemas/album.js'
 import { router, type Procedures } from '../trpc.js'
-import { z } from 'zod'
 
 export function albumsRouter(p: Procedures) {
   return router({
@@ -23,10 +28,13 @@ export function albumsRouter(p: Procedures) {
       .output(albumSchema)
       .mutation(({ ctx, input }) => ctx.darkroom.albums.update(ctx.caller, input)),
 
-    /** The album goes; its photos stay, outside any album. */
+    /**
+     * The album goes; its photos stay, outside any album (one whose bytes are there already is
+     * merged into that photo, and listed in `merged`).
+     */
     delete: p.authed
       .input(albumIdInput)
-      .output(z.object({ id: z.string() }))
+      .output(deleteAlbumResultSchema)
       .mutation(({ ctx, input }) => ctx.darkroom.albums.delete(ctx.caller, input)),
   })
 }

@@ -12,6 +12,7 @@ import type { Authenticate, UploadRateLimit } from '../context.js'
 import { createProcedures, router } from '../trpc.js'
 import { albumsRouter } from './albums.js'
 import { keysRouter } from './keys.js'
+import { ownersRouter } from './owners.js'
 import { photosRouter } from './photos.js'
 import { uploadsRouter } from './uploads.js'
 import { webhooksRouter } from './webhooks.js'
@@ -63,6 +64,7 @@ export function createAppRouter(darkroom: Darkroom, options: AppRouterOptions) {
   return router({
     photos: photosRouter(p),
     albums: albumsRouter(p),
+    owners: ownersRouter(p),
     keys: keysRouter(p),
     webhooks: webhooksRouter(p, options.webhooks),
     uploads: uploadsRouter(p),

@@ -277,11 +277,18 @@ describe('photos: changing', () => {
     const [photo] = await seed(h, 1)
     await h.store.updatePhoto(photo!.id, { width: 1, height: null })
     const result = await h.alice.photos.repairDimensions()
-    expect(result).toEqual({ scanned: 1, repaired: 1, failed: 0, failures: [] })
+    expect(result).toEqual({ scanned: 1, repaired: 1, failed: 0, failures: [], keptManual: 0 })
     expect(await h.alice.photos.get({ id: photo!.id })).toMatchObject({ width: 40, height: 30 })
     expect(await h.alice.photos.repairDimensions({ onlyMissing: true })).toMatchObject({
       scanned: 0,
     })
+    await h.alice.photos.update({ id: photo!.id, width: 400, height: 300 })
+    expect(await h.alice.photos.repairDimensions()).toMatchObject({ repaired: 0, keptManual: 1 })
+    expect(await h.alice.photos.repairDimensions({ overrideManual: true })).toMatchObject({
+      repaired: 1,
+      keptManual: 0,
+    })
+    expect(await h.alice.photos.get({ id: photo!.id })).toMatchObject({ width: 40, height: 30 })
   })
 
   it('react: like, rate and comment, with counters; listComments', async () => {

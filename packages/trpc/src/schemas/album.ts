@@ -1,4 +1,4 @@
-import type { Album } from '@darkroom/core'
+import type { Album, DeleteAlbumResult } from '@darkroom/core'
 import { z } from 'zod'
 import { idSchema, strictObject, type Mirrors } from './common.js'
 
@@ -14,7 +14,16 @@ export const albumSchema = z.object({
   updatedAt: z.string(),
 })
 
-const mirrors: Mirrors<z.output<typeof albumSchema>, Album> = true
+export const deleteAlbumResultSchema = z.object({
+  id: z.string(),
+  /** Photos whose bytes were outside any album already, merged into the photo kept there. */
+  merged: z.array(z.object({ id: z.string(), keptId: z.string() })),
+})
+
+const mirrors: [
+  Mirrors<z.output<typeof albumSchema>, Album>,
+  Mirrors<z.output<typeof deleteAlbumResultSchema>, DeleteAlbumResult>,
+] = [true, true]
 void mirrors
 
 const title = z

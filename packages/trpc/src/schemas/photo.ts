@@ -96,6 +96,8 @@ export const repairResultSchema = z.object({
   repaired: z.number(),
   failed: z.number(),
   failures: z.array(z.object({ id: z.string(), message: z.string() })),
+  /** Rows whose dimensions were set by hand, left as they are. */
+  keptManual: z.number(),
 })
 
 export const commentSchema = z.object({
@@ -210,6 +212,8 @@ export const restorePhotoInput = strictObject({ id: idSchema })
 
 export const repairDimensionsInput = strictObject({
   onlyMissing: z.boolean().optional(),
+  /** Re-read rows whose dimensions were set by hand (`photos.update`) too. */
+  overrideManual: z.boolean().optional(),
 }).optional()
 
 export const reactInput = strictObject({

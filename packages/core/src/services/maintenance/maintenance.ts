@@ -1,29 +1,91 @@
-import { photoIdOfKey } from '../../domain/blob-keys.js'
+import { toPhoto } from '../../domain/photo.js'
+import type { PhotoRecord } from '../../domain/types.js'
 import type { BlobInfo } from '../../ports/blob-store.js'
 import type { ServiceContext } from '../context.js'
-import { blobKeysOf, deleteBlobsQuietly } from '../photos/shared.js'
+import {
+  blobKeysOf,
+  deleteBlobsQuietly,
+  deletePhotoRow,
+  deleteUnreferencedBlobs,
+  keptBlobKeys,
+} from '../photos/shared.js'
+
+const PURGE_PAGE = 200
 
 /**
- * Removes pending photos older than the TTL (`pending.ttlMs`): row first, then blobs.
+ * Removes pending photos older than the TTL (`pending.ttlMs`): row first, then blobs, one
+ * `photo.deleted` each (`reason: 'pending_expired'`). A photo published meanwhile stays.
  * Idempotent; safe to run from a timer or a job queue.
  */
 export async function purgePending(ctx: ServiceContext): Promise<{ purged: number }> {
   const cutoff = new Date(ctx.clock.now().getTime() - ctx.config.pending.ttlMs)
+  return purge(ctx, {
+    reason: 'pending_expired',
+    list: () => ctx.store.listPendingBefore(cutoff, PURGE_PAGE),
+    isDue: (photo) => photo.pending && photo.createdAt < cutoff,
+  })
+}
+
+/**
+ * Empties the trash of photos that have been in it longer than `olderThanMs` (default
+ * `trash.retentionMs`, 30 days): row first (in a transaction, which also clears a profile
+ * picture pointing at it), then blobs, one `photo.deleted` each (`hard: true, reason:
+ * 'trash_expired'`). A photo restored meanwhile stays. Idempotent; safe to run from a timer or
+ * a job queue.
+ */
+export async function purgeTrash(
+  ctx: ServiceContext,
+  options: { olderThanMs?: number } = {},
+): Promise<{ purged: number }> {
+  const retentionMs = options.olderThanMs ?? ctx.config.trash.retentionMs
+  const cutoff = new Date(ctx.clock.now().getTime() - retentionMs)
+  return purge(ctx, {
+    reason: 'trash_expired',
+    list: () => ctx.store.listTrashedBefore(cutoff, PURGE_PAGE),
+    isDue: (photo) => photo.deletedAt !== null && photo.deletedAt < cutoff,
+  })
+}
+
+/**
+ * Hard-deletes, page after page, the photos `list` finds: each row in a transaction of its own
+ * that reads it again and leaves it if it is no longer due (restored, published, deleted by
+ * someone else), then its blobs, then its event. `list` must stop finding a photo once its row
+ * is gone or no longer due, so the loop ends.
+ */
+async function purge(
+  ctx: ServiceContext,
+  job: {
+    reason: string
+    list: () => Promise<PhotoRecord[]>
+    isDue: (photo: PhotoRecord) => boolean
+  },
+): Promise<{ purged: number }> {
   let purged = 0
   for (;;) {
-    const batch = await ctx.store.listPendingBefore(cutoff, 200)
-    if (batch.length === 0) break
-    for (const photo of batch) {
-      await ctx.store.deletePhoto(photo.id).catch(() => undefined)
-      await deleteBlobsQuietly(ctx, blobKeysOf(photo))
+    const page = await job.list()
+    if (page.length === 0) break
+    let progress = false
+    for (const listed of page) {
+      const photo = await ctx.store.transaction(async (tx) => {
+        const current = await tx.getPhoto(listed.id)
+        if (!current || !job.isDue(current)) return null
+        await deletePhotoRow(tx, current)
+        return current
+      })
+      if (!photo) continue
+      progress = true
+      await deleteUnreferencedBlobs(ctx, blobKeysOf(photo))
       purged++
       await ctx.events.emit([
         ctx.events.make('photo.deleted', photo.ownerId, photo.id, {
+          photo: toPhoto(photo, ctx.config),
           hard: true,
-          reason: 'pending_expired',
+          reason: job.reason,
         }),
       ])
     }
+    // Every row of the page changed under us: the next page would be the same rows again.
+    if (!progress) break
   }
   return { purged }
 }
@@ -39,7 +101,8 @@ export interface SweepResult {
 
 /**
  * Finds blobs that no photo row references (a crash between writing blobs and committing the
- * row, a failed blob delete) and removes them, and the partial writes a crash left behind (the
+ * row, a failed blob delete) and removes them, except the ones a hard delete retained on
+ * purpose (`preserveOnDisk`), and the partial writes a crash left behind (the
  * store's `sweepIncomplete`). Blobs younger than `olderThanMs` (default
  * `orphanGraceMs`) are left alone: an ingest in flight may own them.
  */
@@ -51,10 +114,11 @@ export async function sweepOrphans(
   const result: SweepResult = { scanned: 0, orphans: [], incomplete: 0 }
   let batch: BlobInfo[] = []
   const flush = async () => {
-    const ids = [...new Set(batch.map((b) => photoIdOfKey(b.key)).filter((id) => id !== null))]
-    const photos = await ctx.store.getPhotos(ids)
-    const referenced = new Set(photos.flatMap(blobKeysOf))
-    const orphans = batch.filter((b) => !referenced.has(b.key)).map((b) => b.key)
+    const kept = await keptBlobKeys(
+      ctx.store,
+      batch.map((b) => b.key),
+    )
+    const orphans = batch.filter((b) => !kept.has(b.key)).map((b) => b.key)
     if (!options.dryRun) await deleteBlobsQuietly(ctx, orphans)
     result.orphans.push(...orphans)
     batch = []

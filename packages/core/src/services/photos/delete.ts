@@ -5,13 +5,22 @@ import { requireScope } from '../../internal/access.js'
 import type { DarkroomEvent } from '../../ports/event-sink.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
-import { blobKeysOf, deleteBlobsQuietly, loadOwnPhoto } from './shared.js'
+import {
+  blobKeysOf,
+  deletePhotoRow,
+  deleteUnreferencedBlobs,
+  loadOwnPhoto,
+  replaceProfilePicture,
+} from './shared.js'
 
 export interface DeletePhotoInput {
   id: string
   /** `false` (default): to the trash, restorable. `true`: the row, the original and every variant. */
   hard?: boolean
-  /** With `hard`: remove the row but leave the blobs where they are. */
+  /**
+   * With `hard`: remove the row but leave the blobs where they are. They are recorded as
+   * retained (`MetadataOps.retainBlobs`), so the orphan sweep never takes them for leftovers.
+   */
   preserveOnDisk?: boolean
 }
 
@@ -25,6 +34,8 @@ export const MAX_BULK_DELETE = 1000
 /**
  * Soft delete sets `deletedAt`. Hard delete removes the row first, in a transaction, and the
  * blobs after: a failed blob delete leaves an orphan for the sweep, never a row without bytes.
+ * Either way a profile picture pointing at the photo is cleared in the same transaction (a
+ * restore does not set it again).
  */
 export async function deletePhoto(
   ctx: ServiceContext,
@@ -91,6 +102,7 @@ async function deleteOne(
     const record = await ctx.store.transaction(async (tx) => {
       const photo = await loadOwnPhoto(tx, caller, input.id)
       if (photo.deletedAt) return photo
+      await replaceProfilePicture(tx, photo)
       return tx.updatePhoto(photo.id, { deletedAt: ctx.clock.now(), updatedAt: ctx.clock.now() })
     })
     const photo = toPhoto(record, ctx.config)
@@ -101,12 +113,21 @@ async function deleteOne(
   }
   const record = await ctx.store.transaction(async (tx) => {
     const photo = await loadOwnPhoto(tx, caller, input.id)
-    await tx.deletePhoto(photo.id)
-    const owner = await tx.getOwner(caller.ownerId)
-    if (owner?.profilePhotoId === photo.id) await tx.upsertOwner({ ...owner, profilePhotoId: null })
+    await deletePhotoRow(tx, photo)
+    if (input.preserveOnDisk) {
+      const retainedAt = ctx.clock.now()
+      await tx.retainBlobs(
+        blobKeysOf(photo).map((key) => ({
+          key,
+          photoId: photo.id,
+          ownerId: photo.ownerId,
+          retainedAt,
+        })),
+      )
+    }
     return photo
   })
-  if (!input.preserveOnDisk) await deleteBlobsQuietly(ctx, blobKeysOf(record))
+  if (!input.preserveOnDisk) await deleteUnreferencedBlobs(ctx, blobKeysOf(record))
   const photo = toPhoto(record, ctx.config)
   return {
     record,

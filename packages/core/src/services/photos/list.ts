@@ -6,12 +6,16 @@ import type { Caller, Photo } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import type { PhotoQuery, PhotoSort, SortOrder } from '../../ports/metadata-store.js'
 import type { ServiceContext } from '../context.js'
+import { loadOwnAlbum } from './shared.js'
 
 export const PHOTO_SORTS = ['uploaded', 'taken', 'filename', 'size', 'rating', 'position'] as const
 export const MAX_PAGE_SIZE = 200
 
 export interface ListPhotosInput {
-  /** Omitted: all the caller's photos; `null`: those outside any album. */
+  /**
+   * Omitted: all the caller's photos; `null`: those outside any album. An album that is not the
+   * caller's (or does not exist) is `NOT_FOUND`, not an empty page.
+   */
   albumId?: string | null
   category?: string
   hidden?: boolean
@@ -73,6 +77,7 @@ export async function list(
     violations.push({ property: 'cursor', message: 'Use either offset or cursor, not both.' })
   }
   if (violations.length > 0) throw DarkroomError.validation(violations)
+  if (typeof input.albumId === 'string') await loadOwnAlbum(ctx.store, caller, input.albumId)
 
   const query: PhotoQuery = { ownerId: caller.ownerId, sort, order, limit: limit + 1 }
   if (input.albumId !== undefined) query.albumId = input.albumId

@@ -45,6 +45,26 @@ describe('photos.list', () => {
     expect(byOffset.items.map((p) => p.id)).toEqual(seen.slice(3, 6))
   })
 
+  it("answers NOT_FOUND for an album that is missing or not the caller's", async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'Mine' })
+    await seed(darkroom, alice, 1, album.id)
+    expect((await darkroom.photos.list(alice, { albumId: album.id })).total).toBe(1)
+    const missing = '00000000-0000-7000-8000-00000000ffff'
+    for (const [caller, albumId] of [
+      [bob, album.id],
+      [alice, missing],
+    ] as const) {
+      await expect(darkroom.photos.list(caller, { albumId })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: expect.stringContaining(albumId),
+      })
+    }
+    // Outside any album, or every album: no album to look up.
+    expect((await darkroom.photos.list(bob, { albumId: null })).total).toBe(0)
+    expect((await darkroom.photos.list(bob)).total).toBe(0)
+  })
+
   it('counts the total on the first page and carries it in the cursor, not counting again', async () => {
     const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
     await seed(darkroom, alice, 5)
@@ -322,6 +342,40 @@ describe('photos.react and counters', () => {
   })
 })
 
+describe('openBlob', () => {
+  it('counts a download for the whole original only, and checks the extension asked for', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 1)
+    const size = p!.size
+    const open = async (input: Omit<Parameters<Darkroom['photos']['openBlob']>[1], 'id'>) => {
+      const opened = await darkroom.photos.openBlob(alice, { id: p!.id, ...input })
+      opened.stream.destroy()
+      return opened
+    }
+    await open({ variant: 'original', range: { start: 0, end: 99 } })
+    await open({ variant: 'original', range: { start: 1 } })
+    await open({ variant: 'original', countDownload: false })
+    await open({ variant: 'small' })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(0)
+    await open({ variant: 'original' })
+    await open({ variant: 'original', range: { start: 0 } })
+    await open({ variant: 'original', range: { start: 0, end: size - 1 } })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(3)
+
+    expect(await open({ variant: 'original', extension: 'jpeg' })).toMatchObject({
+      extension: 'jpg',
+      mimeType: 'image/jpeg',
+    })
+    expect(await open({ variant: 'small', extension: 'webp' })).toMatchObject({ extension: 'webp' })
+    await expect(open({ variant: 'original', extension: 'png' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('original is image/jpeg: use .jpg'),
+    })
+    // The refused extension counted nothing; the `.jpeg` one was a whole original.
+    expect((await darkroom.photos.get(alice, { id: p!.id })).downloads).toBe(4)
+  })
+})
+
 describe('repairDimensions and sweepOrphans', () => {
   it('fixes rows whose dimensions are missing or wrong from the stored original', async () => {
     const { darkroom, store } = await makeTestDarkroom()
@@ -344,6 +398,65 @@ describe('repairDimensions and sweepOrphans', () => {
     })
     expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({ scanned: 3, repaired: 0 })
     expect(r).toBeTruthy()
+  })
+
+  it('emits photo.updated for each photo it repairs, with what changed', async () => {
+    const { darkroom, store, events } = await makeTestDarkroom()
+    const [p, q, r] = await seed(darkroom, alice, 3)
+    await store.updatePhoto(p!.id, { width: null, height: null })
+    await store.updatePhoto(q!.id, { orientation: 6 })
+    events.length = 0
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({ repaired: 2 })
+    const updates = events.filter((e) => e.type === 'photo.updated')
+    expect(updates.map((e) => e.subjectId).sort()).toEqual([p!.id, q!.id].sort())
+    expect(updates.find((e) => e.subjectId === p!.id)!.data).toMatchObject({
+      photo: { id: p!.id, width: p!.width, height: p!.height },
+      changed: ['width', 'height'],
+      reason: 'repair_dimensions',
+    })
+    expect(updates.find((e) => e.subjectId === q!.id)!.data).toMatchObject({
+      changed: ['orientation'],
+    })
+    expect(events.some((e) => e.subjectId === r!.id)).toBe(false)
+  })
+
+  it('keeps a manual dimension fix unless overrideManual asks to re-read it', async () => {
+    const { darkroom, events } = await makeTestDarkroom()
+    const [p, q] = await seed(darkroom, alice, 2)
+    await darkroom.photos.update(alice, { id: p!.id, width: 1200, height: 900 })
+
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 1,
+      repaired: 0,
+      failed: 0,
+      keptManual: 1,
+    })
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({
+      width: 1200,
+      height: 900,
+    })
+    expect(await darkroom.photos.repairDimensions(alice, { onlyMissing: true })).toMatchObject({
+      repaired: 0,
+    })
+    expect((await darkroom.photos.get(alice, { id: p!.id })).width).toBe(1200)
+
+    events.length = 0
+    expect(await darkroom.photos.repairDimensions(alice, { overrideManual: true })).toMatchObject({
+      scanned: 2,
+      repaired: 1,
+      keptManual: 0,
+    })
+    expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({
+      width: p!.width,
+      height: p!.height,
+    })
+    expect(events.map((e) => [e.type, e.subjectId])).toEqual([['photo.updated', p!.id]])
+    // Re-read once, the row is no longer manual: a plain repair looks at it again.
+    expect(await darkroom.photos.repairDimensions(alice)).toMatchObject({
+      scanned: 2,
+      keptManual: 0,
+    })
+    expect(q).toBeTruthy()
   })
 
   it('counts a missing original as failed', async () => {
@@ -372,6 +485,32 @@ describe('repairDimensions and sweepOrphans', () => {
       ['photos/00000000-0000-7000-8000-0000000000aa/original', `photos/${p!.id}/stale.webp`].sort(),
     )
     expect(await blobs.stat(`photos/${p!.id}/original`)).not.toBeNull()
+  })
+
+  it('leaves the blobs of a photo deleted with preserveOnDisk to the sweep, however old', async () => {
+    const { darkroom, blobs, clock } = await makeTestDarkroom({
+      clock: new ManualClock(Date.now()),
+    })
+    const [kept, gone] = await seed(darkroom, alice, 2)
+    await darkroom.photos.delete(alice, { id: kept!.id, hard: true, preserveOnDisk: true })
+    await darkroom.photos.bulkDelete(alice, { ids: [gone!.id], hard: true, preserveOnDisk: true })
+    const keys = async (id: string) => {
+      const out: string[] = []
+      for await (const blob of blobs.list(`photos/${id}/`)) out.push(blob.key)
+      return out.sort()
+    }
+    const preserved = [...(await keys(kept!.id)), ...(await keys(gone!.id))]
+    expect(preserved.length).toBeGreaterThanOrEqual(4)
+    await blobs.put('photos/00000000-0000-7000-8000-0000000000ab/original', Buffer.from('orphan'))
+
+    clock.advance(2 * 60 * 60 * 1000)
+    const swept = await darkroom.maintenance.sweepOrphans({ olderThanMs: 0 })
+
+    expect(swept.orphans).toEqual(['photos/00000000-0000-7000-8000-0000000000ab/original'])
+    expect([...(await keys(kept!.id)), ...(await keys(gone!.id))]).toEqual(preserved)
+    expect(await darkroom.maintenance.sweepOrphans({ olderThanMs: 0 })).toMatchObject({
+      orphans: [],
+    })
   })
 })
 

@@ -1,5 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
+import { maxUploadBytes } from '../../config.js'
+import { parseConfig } from '../../darkroom.js'
 import { makeCaller, makeTestDarkroom } from '../../testing/index.js'
 
 const alice = makeCaller('alice')
@@ -74,5 +76,18 @@ describe('photos.precheck on the first bytes of a resumable upload', () => {
     ).rejects.toMatchObject({
       violations: [{ message: expect.stringContaining('("image/tiff")') }],
     })
+  })
+})
+
+describe('maxUploadBytes', () => {
+  it('is the image limit, or the video limit when video is on (what tus advertises)', () => {
+    const MiB = 1024 * 1024
+    expect(maxUploadBytes(parseConfig({ limits: { maxFileBytes: 8 * MiB } }))).toBe(8 * MiB)
+    const video = { enabled: true, maxFileBytes: 64 * MiB }
+    expect(maxUploadBytes(parseConfig({ limits: { maxFileBytes: 8 * MiB }, video }))).toBe(64 * MiB)
+    const off = { ...video, enabled: false }
+    expect(maxUploadBytes(parseConfig({ limits: { maxFileBytes: 8 * MiB }, video: off }))).toBe(
+      8 * MiB,
+    )
   })
 })

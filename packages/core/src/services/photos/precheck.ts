@@ -1,10 +1,11 @@
+import { maxUploadBytes } from '../../config.js'
 import { DarkroomError } from '../../errors.js'
 import type { Caller } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import { tooLargeMessage } from '../../internal/bytes.js'
 import { invalidTypeError } from '../../media/image-violations.js'
 import type { ServiceContext } from '../context.js'
-import { allowedUploadTypes, allowedVideoTypes, identify } from './ingest/identify.js'
+import { allowedUploadTypes, identify } from './ingest/identify.js'
 import { assertRoom } from './room.js'
 import { loadOwnAlbum } from './shared.js'
 
@@ -42,12 +43,11 @@ export async function precheck(
   const { config } = ctx
   const sniffed =
     input.head && input.head.byteLength > 0 ? await identify(config, input.head) : null
-  const videoMax = allowedVideoTypes(config).length > 0 ? config.video.maxFileBytes : 0
   const maxBytes =
     sniffed === null
-      ? Math.max(config.limits.maxFileBytes, videoMax)
+      ? maxUploadBytes(config)
       : sniffed.route === 'video'
-        ? videoMax
+        ? config.video.maxFileBytes
         : config.limits.maxFileBytes
   if (input.size === 0) {
     // A resumable upload declared empty would complete at creation with nothing to ingest.

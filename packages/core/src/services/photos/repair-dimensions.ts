@@ -1,14 +1,28 @@
 import { IMAGE_MIME_TYPES } from '../../config.js'
-import type { Caller } from '../../domain/types.js'
+import { toPhoto } from '../../domain/photo.js'
+import type { Caller, PhotoRecord } from '../../domain/types.js'
 import { isAdmin, requireScope } from '../../internal/access.js'
 import { readAll } from '../../internal/bytes.js'
+import type { DarkroomEvent } from '../../ports/event-sink.js'
+import type { PhotoPatch } from '../../ports/metadata-store.js'
 import type { ServiceContext } from '../context.js'
 
+export interface RepairDimensionsInput {
+  /** Only rows whose width or height is missing. */
+  onlyMissing?: boolean
+  /** Re-read rows whose dimensions were set by hand (`photos.update`) too, and forget that. */
+  overrideManual?: boolean
+}
+
 export interface RepairResult {
+  /** Originals read. */
   scanned: number
+  /** Rows whose width, height or orientation changed (one `photo.updated` each). */
   repaired: number
   failed: number
   failures: Array<{ id: string; message: string }>
+  /** Rows left as set by hand, not read (pass `overrideManual` to re-read them). */
+  keptManual: number
 }
 
 const PAGE = 200
@@ -17,17 +31,20 @@ const REPAIRABLE_TYPES = [...IMAGE_MIME_TYPES]
 
 /**
  * Re-reads width, height and orientation from each stored original's header and fixes the rows
- * where they are missing *or wrong* (an older import, a manual edit, a stale EXIF size). Sizes
- * come from the decoded header, never from EXIF's own size tags. Idempotent and stateless: a
- * run interrupted by a restart is simply run again. Admins repair every owner's photos.
+ * where they are missing *or wrong* (an older import, a stale EXIF size). Sizes come from the
+ * decoded header, never from EXIF's own size tags. A manual fix (`photos.update` with width and
+ * height) is a decision, not an error: it is kept unless `overrideManual` is set. Each repaired
+ * photo emits `photo.updated` (`changed`, `reason: 'repair_dimensions'`), a page at a time.
+ * Idempotent and stateless: a run interrupted by a restart is simply run again. Admins repair
+ * every owner's photos.
  */
 export async function repairDimensions(
   ctx: ServiceContext,
   caller: Caller,
-  input: { onlyMissing?: boolean } = {},
+  input: RepairDimensionsInput = {},
 ): Promise<RepairResult> {
   requireScope(caller, 'photos.write')
-  const result: RepairResult = { scanned: 0, repaired: 0, failed: 0, failures: [] }
+  const result: RepairResult = { scanned: 0, repaired: 0, failed: 0, failures: [], keptManual: 0 }
   const scope = isAdmin(caller) ? {} : { ownerId: caller.ownerId }
   let afterId: string | undefined
   for (;;) {
@@ -38,30 +55,20 @@ export async function repairDimensions(
     })
     if (page.length === 0) break
     afterId = page[page.length - 1]!.id
+    const events: DarkroomEvent[] = []
     for (const photo of page) {
       if (photo.kind !== 'image') continue
       if (input.onlyMissing && photo.width !== null && photo.height !== null) continue
+      if (photo.manualDimensions && !input.overrideManual) {
+        result.keptManual++
+        continue
+      }
       result.scanned++
       try {
-        const stream = await ctx.blobs.get(photo.originalKey)
-        if (!stream) throw new Error(`the original ${photo.originalKey} is missing`)
-        const data = await readAll(stream, Number.MAX_SAFE_INTEGER)
-        const probe = await ctx.media.probeImage(data, {
-          maxInputPixels: Number.MAX_SAFE_INTEGER,
-          allowedMimeTypes: REPAIRABLE_TYPES,
-        })
-        if (
-          probe.width !== photo.width ||
-          probe.height !== photo.height ||
-          probe.orientation !== photo.orientation
-        ) {
-          await ctx.store.updatePhoto(photo.id, {
-            width: probe.width,
-            height: probe.height,
-            orientation: probe.orientation,
-            updatedAt: ctx.clock.now(),
-          })
+        const event = await repairOne(ctx, photo)
+        if (event) {
           result.repaired++
+          events.push(event)
         }
       } catch (error) {
         result.failed++
@@ -71,6 +78,39 @@ export async function repairDimensions(
         })
       }
     }
+    await ctx.events.emit(events)
   }
   return result
+}
+
+/** Reads the original's header and writes what differs; the event when something did. */
+async function repairOne(ctx: ServiceContext, photo: PhotoRecord): Promise<DarkroomEvent | null> {
+  const stream = await ctx.blobs.get(photo.originalKey)
+  if (!stream) throw new Error(`the original ${photo.originalKey} is missing`)
+  const data = await readAll(stream, Number.MAX_SAFE_INTEGER)
+  const probe = await ctx.media.probeImage(data, {
+    maxInputPixels: Number.MAX_SAFE_INTEGER,
+    allowedMimeTypes: REPAIRABLE_TYPES,
+  })
+  const changed = (['width', 'height', 'orientation'] as const).filter(
+    (key) => probe[key] !== photo[key],
+  )
+  if (changed.length === 0) {
+    // Overridden and found right: no longer a manual value, nothing visible changed.
+    if (photo.manualDimensions) await ctx.store.updatePhoto(photo.id, { manualDimensions: false })
+    return null
+  }
+  const patch: PhotoPatch = {
+    width: probe.width,
+    height: probe.height,
+    orientation: probe.orientation,
+    updatedAt: ctx.clock.now(),
+  }
+  if (photo.manualDimensions) patch.manualDimensions = false
+  const after = await ctx.store.updatePhoto(photo.id, patch)
+  return ctx.events.make('photo.updated', photo.ownerId, photo.id, {
+    photo: toPhoto(after, ctx.config),
+    changed,
+    reason: 'repair_dimensions',
+  })
 }

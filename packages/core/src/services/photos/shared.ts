@@ -1,4 +1,5 @@
 import { DarkroomError } from '../../errors.js'
+import { photoIdOfKey } from '../../domain/blob-keys.js'
 import { isPubliclyVisible } from '../../internal/access.js'
 import type { AlbumRecord, Caller, PhotoRecord } from '../../domain/types.js'
 import type { MetadataOps } from '../../ports/metadata-store.js'
@@ -49,6 +50,65 @@ export async function deleteBlobsQuietly(ctx: ServiceContext, keys: readonly str
       }),
     ),
   )
+}
+
+/**
+ * Inside a transaction: removes the photo's row (with its reactions); if it was its owner's
+ * profile picture, `replacementId` (default none) is in the same transaction.
+ */
+export async function deletePhotoRow(
+  tx: MetadataOps,
+  photo: PhotoRecord,
+  replacementId: string | null = null,
+): Promise<void> {
+  await tx.deletePhoto(photo.id)
+  await replaceProfilePicture(tx, photo, replacementId)
+}
+
+/**
+ * Inside the transaction that deletes (or trashes) `photo`: if it is its owner's profile
+ * picture, the picture becomes `replacementId` (default none), so it never points at a photo
+ * that is gone or in the trash.
+ */
+export async function replaceProfilePicture(
+  tx: MetadataOps,
+  photo: PhotoRecord,
+  replacementId: string | null = null,
+): Promise<void> {
+  const owner = await tx.getOwner(photo.ownerId)
+  if (owner?.profilePhotoId === photo.id) {
+    await tx.upsertOwner({ ...owner, profilePhotoId: replacementId })
+  }
+}
+
+/**
+ * After the transaction that removed their rows: deletes the blobs among `keys` that are not
+ * in use (see `keptBlobKeys`), so that a row which shares a blob never loses it. Failures are
+ * logged; the orphan sweep retries.
+ */
+export async function deleteUnreferencedBlobs(
+  ctx: ServiceContext,
+  keys: readonly string[],
+): Promise<void> {
+  if (keys.length === 0) return
+  const kept = await keptBlobKeys(ctx.store, keys)
+  await deleteBlobsQuietly(
+    ctx,
+    keys.filter((key) => !kept.has(key)),
+  )
+}
+
+/**
+ * Which of `keys` must stay: those a photo row references (read back from each key's photo id,
+ * as keys are made from ids) and those retained on purpose (`preserveOnDisk`). The one rule of
+ * the orphan sweep and of every delete.
+ */
+export async function keptBlobKeys(db: MetadataOps, keys: readonly string[]): Promise<Set<string>> {
+  const ids = [...new Set(keys.map(photoIdOfKey).filter((id) => id !== null))]
+  const rows = ids.length > 0 ? await db.getPhotos(ids) : []
+  const kept = new Set(rows.flatMap(blobKeysOf))
+  for (const key of await db.findRetainedBlobs(keys)) kept.add(key)
+  return kept
 }
 
 export function blobKeysOf(photo: PhotoRecord): string[] {

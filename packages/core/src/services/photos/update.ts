@@ -16,7 +16,10 @@ export interface UpdatePhotoInput {
   /** `false` publishes a pending photo. */
   pending?: boolean
   postId?: string | null
-  /** A manual dimension fix: both or neither. */
+  /**
+   * A manual dimension fix: both or neither. The photo remembers it, and `repairDimensions`
+   * keeps it unless called with `overrideManual`.
+   */
   width?: number
   height?: number
 }
@@ -60,6 +63,7 @@ export async function update(
     }
     patch.width = input.width
     patch.height = input.height
+    patch.manualDimensions = true
   }
   if (violations.length > 0) throw DarkroomError.validation(violations)
 
@@ -69,7 +73,7 @@ export async function update(
   await ctx.events.emit([
     ctx.events.make('photo.updated', caller.ownerId, photo.id, {
       photo,
-      changed: Object.keys(patch),
+      changed: Object.keys(patch).filter((key) => key !== 'manualDimensions'),
     }),
   ])
   return photo

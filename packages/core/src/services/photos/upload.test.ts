@@ -5,8 +5,10 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { DarkroomError } from '../../errors.js'
 import { localFile } from '../../internal/bytes.js'
+import * as defaultMedia from '../../media/index.js'
 import type { BlobStore } from '../../ports/blob-store.js'
 import {
+  ManualClock,
   makeCaller,
   makeJpeg,
   makePng,
@@ -162,6 +164,41 @@ describe('photos.upload', () => {
     expect(uploaded.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
     const page = await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })
     expect(page.items.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
+  })
+
+  it('gives a batch createdAt in file order, strictly increasing, whichever file finishes first', async () => {
+    const clock = new ManualClock()
+    const slow = 41
+    const { darkroom } = await makeTestDarkroom({
+      clock,
+      config: { concurrency: 2 },
+      media: {
+        // The first file renders last; every render moves the clock on a second.
+        renderImage: async (bytes, probe, options) => {
+          if (probe.width === slow) await new Promise((resolve) => setTimeout(resolve, 150))
+          const rendered = await defaultMedia.renderImage(bytes, probe, options)
+          clock.advance(1000)
+          return rendered
+        },
+      },
+    })
+    const files = await Promise.all(
+      [slow, 42, 43, 44].map(async (width, i) => ({
+        filename: `${i}.jpg`,
+        data: await makeJpeg({ width, height: 30, seed: 700 + i }),
+      })),
+    )
+    const { uploaded } = await darkroom.photos.upload(alice, { files })
+    const byIndex = [...uploaded].sort((a, b) => a.index - b.index)
+    const times = byIndex.map((p) => Date.parse(p.createdAt))
+    for (let i = 1; i < times.length; i++)
+      expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]! + 1)
+    expect(byIndex.every((p) => p.updatedAt === p.createdAt)).toBe(true)
+
+    const newest = await darkroom.photos.list(alice)
+    expect(newest.items.map((p) => p.filename)).toEqual(['3.jpg', '2.jpg', '1.jpg', '0.jpg'])
+    const oldest = await darkroom.photos.list(alice, { sort: 'uploaded', order: 'asc' })
+    expect(oldest.items.map((p) => p.filename)).toEqual(['0.jpg', '1.jpg', '2.jpg', '3.jpg'])
   })
 
   it('refuses a single invalid file with VALIDATION and stores nothing', async () => {

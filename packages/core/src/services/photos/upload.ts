@@ -3,6 +3,7 @@ import { toPhoto } from '../../domain/photo.js'
 import type { AlbumRecord, Caller, Photo } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import { isLocalFile, type FileData } from '../../internal/bytes.js'
+import type { Clock } from '../../ports/clock.js'
 import { mapLimit } from '../../internal/limit.js'
 import type { ServiceContext } from '../context.js'
 import { ingestFile, type Outcome } from './ingest/pipeline.js'
@@ -13,7 +14,8 @@ import { loadOwnAlbum } from './shared.js'
  * `photos.upload`: a batch of files, each through the ingest pipeline (`ingest/pipeline.ts`,
  * where the crash-safety argument lives), then one event per photo. The batch is checked whole
  * first (size of the batch, album, an early cap and quota refusal by the same rule `admit`
- * applies), runs `concurrency * 2` files at a time, and keeps its order in the album.
+ * applies), runs `concurrency * 2` files at a time, and keeps its file order in the album and
+ * in `createdAt` (see `fileOrder`).
  */
 
 export interface UploadFile {
@@ -88,7 +90,7 @@ export async function upload(
   // Twice `concurrency` files in flight: image work is bounded by `ctx.cpu` (at `concurrency`),
   // and the extra files render while others hash, fsync their blobs or write their rows, so the
   // cores never wait for the disk (or S3). Rows are still inserted in file order.
-  const order = fileOrder(files.length)
+  const order = fileOrder(files.length, ctx.clock)
   const outcomes = await mapLimit(files, ctx.config.concurrency * 2, async (file, index) => {
     let outcome: Outcome
     try {
@@ -211,16 +213,28 @@ function refusalOf(skipped: readonly SkippedFile[], fileCount: number): Darkroom
  * Lets each file of a batch insert its row only after every earlier file has inserted or given
  * up, so the album gets the batch in the order it was sent, whichever render finishes first.
  * Files start in order (mapLimit), so a file only ever waits for files already under way.
+ *
+ * Each turn also hands out the photo's `createdAt`: the time of its admission, and at least a
+ * millisecond after the previous file's, so that `createdAt` (and the default `uploaded` sort)
+ * follows the file order too, even when files are admitted within one millisecond or the clock
+ * stands still. Turns are taken one after the other, so the stamps are too.
  */
-function fileOrder(count: number) {
+function fileOrder(count: number, clock: Clock) {
   const finish: Array<() => void> = []
   const finished = Array.from(
     { length: count },
     (_, i) => new Promise<void>((resolve) => (finish[i] = resolve)),
   )
+  let last = Number.NEGATIVE_INFINITY
+  const stamp = (): Date => {
+    last = Math.max(clock.now().getTime(), last + 1)
+    return new Date(last)
+  }
   return {
-    turn: (index: number): Promise<void> =>
-      index === 0 ? Promise.resolve() : finished[index - 1]!,
+    turn: async (index: number): Promise<Date> => {
+      if (index > 0) await finished[index - 1]!
+      return stamp()
+    },
     done: (index: number): void => finish[index]!(),
   }
 }

@@ -3,6 +3,9 @@ import type { SqlDialectName } from '../schema.js'
 import { initial } from './0001-initial.js'
 import { server } from './0002-server.js'
 import { listing } from './0003-listing.js'
+import { retainedBlobs } from './0004-retained-blobs.js'
+import { trashIndex } from './0005-trash-index.js'
+import { manualDimensions } from './0006-manual-dimensions.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -15,7 +18,14 @@ export interface MetadataMigration {
   up(db: Kysely<any>, dialect: SqlDialectName): Promise<void>
 }
 
-export const metadataMigrations: readonly MetadataMigration[] = [initial, server, listing]
+export const metadataMigrations: readonly MetadataMigration[] = [
+  initial,
+  server,
+  listing,
+  retainedBlobs,
+  trashIndex,
+  manualDimensions,
+]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
 export function metadataMigrationProvider(dialect: SqlDialectName): MigrationProvider {

@@ -42,8 +42,12 @@ export interface IngestJob {
   file: UploadFile
   /** Its place in the batch. */
   index: number
-  /** Resolves once every earlier file of the batch has been admitted or given up. */
-  turn(): Promise<void>
+  /**
+   * Resolves once every earlier file of the batch has been admitted or given up, with the
+   * photo's `createdAt`: later than every earlier file's, so that the batch's "uploaded" order
+   * is its file order whichever file finished rendering first.
+   */
+  turn(): Promise<Date>
 }
 
 export type Outcome = Admitted | Skipped
@@ -108,8 +112,8 @@ async function ingestBody(ctx: ServiceContext, job: BodyJob): Promise<Outcome> {
     const media = await prepare()
     plan = planBlobs(id, media)
     await storeBlobs(ctx, { plan, media })
-    const record = newRecord(ctx, { job, id, media, plan })
-    await job.turn()
+    const createdAt = await job.turn()
+    const record = newRecord(ctx, { job, id, media, plan, createdAt })
     const photo = await admit(ctx, { caller, kind: 'insert', record })
     return { index: job.index, photo, restored: false }
   } catch (error) {
@@ -165,11 +169,10 @@ async function failed(ctx: ServiceContext, job: BodyJob, error: unknown): Promis
 /** The row of a new photo, placed by `admit`. */
 function newRecord(
   ctx: ServiceContext,
-  parts: { job: BodyJob; id: string; media: PreparedMedia; plan: BlobPlan },
+  parts: { job: BodyJob; id: string; media: PreparedMedia; plan: BlobPlan; createdAt: Date },
 ): PhotoRecord {
-  const { job, id, media, plan } = parts
+  const { job, id, media, plan, createdAt } = parts
   const { input } = job
-  const now = ctx.clock.now()
   return {
     id,
     ownerId: job.caller.ownerId,
@@ -183,6 +186,7 @@ function newRecord(
     width: media.width,
     height: media.height,
     orientation: media.orientation,
+    manualDimensions: false,
     takenAt: media.takenAt,
     exif: media.exif,
     hue: media.hue,
@@ -197,8 +201,8 @@ function newRecord(
     originalKey: plan.originalKey,
     variants: plan.variants,
     durationSec: media.durationSec,
-    createdAt: now,
-    updatedAt: now,
+    createdAt,
+    updatedAt: createdAt,
     ...NO_COUNTS,
   }
 }
