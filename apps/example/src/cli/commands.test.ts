@@ -168,11 +168,17 @@ describe('the example CLI commands', () => {
     expect((await server.client(key).photos.get.query({ id })).hidden).toBe(false)
   })
 
-  it('repair-dimensions fixes a row whose dimensions are wrong', async () => {
+  it('repair-dimensions keeps a manual fix, and re-reads it with --override-manual', async () => {
     const id = ids['c-castle.jpg']!
     const client = server.client(key)
     await client.photos.update.mutate({ id, width: 1, height: 1 })
-    const repaired = await cli('repair-dimensions')
+    const kept = await cli('repair-dimensions')
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(kept.stdout).toMatch(
+      /^Scanned 2 photos: 0 repaired, 0 failed\. 1 kept as set by hand \(--override-manual re-reads them\)\.$/m,
+    )
+    expect(await client.photos.get.query({ id })).toMatchObject({ width: 1, height: 1 })
+    const repaired = await cli('repair-dimensions', '--override-manual')
     expect(repaired.code, repaired.stderr).toBe(0)
     expect(repaired.stdout).toMatch(/^Scanned 3 photos: 1 repaired, 0 failed\.$/m)
     expect(await client.photos.get.query({ id })).toMatchObject({ width: 200, height: 300 })

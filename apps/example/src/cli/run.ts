@@ -30,7 +30,7 @@ Commands:
   reorder <id> --before <id> | --after <id>
   hide <id> | unhide <id>
   delete <id> [--hard]
-  repair-dimensions [--only-missing]
+  repair-dimensions [--only-missing] [--override-manual]
 
 Options for every command:
   --url URL           the server (env DARKROOM_URL, default ${DEFAULT_URL})

@@ -58,22 +58,35 @@ export async function deleteCommand(ctx: CommandContext, argv: string[]): Promis
   return 0
 }
 
-/** `repair-dimensions [--only-missing]`: re-reads width/height/orientation from the originals. */
+/**
+ * `repair-dimensions [--only-missing] [--override-manual]`: re-reads width/height/orientation
+ * from the originals; dimensions set by hand are kept unless `--override-manual`.
+ */
 export async function repairDimensionsCommand(
   ctx: CommandContext,
   argv: string[],
 ): Promise<number> {
-  const { values, positionals: given } = parse(argv, { 'only-missing': { type: 'boolean' } })
-  if (given.length > 0) throw new UsageError('Usage: repair-dimensions [--only-missing]')
+  const { values, positionals: given } = parse(argv, {
+    'only-missing': { type: 'boolean' },
+    'override-manual': { type: 'boolean' },
+  })
+  if (given.length > 0) {
+    throw new UsageError('Usage: repair-dimensions [--only-missing] [--override-manual]')
+  }
   const result = await ctx.client.photos.repairDimensions.mutate({
     onlyMissing: values['only-missing'] === true,
+    overrideManual: values['override-manual'] === true,
   })
   if (ctx.json) {
     ctx.output.line(JSON.stringify(result, null, 2))
     return result.failed > 0 ? 1 : 0
   }
+  const kept =
+    result.keptManual > 0
+      ? ` ${result.keptManual} kept as set by hand (--override-manual re-reads them).`
+      : ''
   ctx.output.line(
-    `Scanned ${result.scanned} photos: ${result.repaired} repaired, ${result.failed} failed.`,
+    `Scanned ${result.scanned} photos: ${result.repaired} repaired, ${result.failed} failed.${kept}`,
   )
   for (const failure of result.failures) ctx.output.line(`  ${failure.id}: ${failure.message}`)
   return result.failed > 0 ? 1 : 0
