@@ -261,11 +261,22 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     summary: "A tus upload's state: receiving, processing, ready or failed",
   },
   // ------------------------------------------------------------------------------- owners
-  // `owners.me` and `owners.setQuota` land here with their procedures, e.g.
-  //   { procedure: 'owners.me', method: 'GET', path: '/owners/me', input: 'query',
-  //     status: 200, summary: 'Your usage, quota and profile picture' },
-  //   { procedure: 'owners.setQuota', method: 'PUT', path: '/owners/{ownerId}/quota',
-  //     input: 'body', status: 200, summary: "Set an owner's storage quota (admin)" },
+  {
+    procedure: 'owners.me',
+    method: 'GET',
+    path: '/owners/me',
+    input: 'query',
+    status: 200,
+    summary: 'Your storage use, quota and profile picture',
+  },
+  {
+    procedure: 'owners.setQuota',
+    method: 'PUT',
+    path: '/owners/{ownerId}/quota',
+    input: 'body',
+    status: 200,
+    summary: "Set an owner's storage quota in bytes, null for the default (admin)",
+  },
 ]
 
 /** `photos.bulkDelete` → `photos_bulkDelete`. */

@@ -326,6 +326,24 @@ describe('REST twin, through a client generated from its OpenAPI document', () =
     expect(status.response.status).toBe(404)
   })
 
+  it("owners: the caller's use and quota; setting a quota needs admin", async () => {
+    const alice = api(server.keys.alice)
+    await alice.POST('/photos', {
+      ...multipart({}, [{ filename: 'q.jpg', bytes: await makeJpeg(30, 30) }]),
+    })
+    const me = await alice.GET('/owners/me')
+    expect(me.response.status).toBe(200)
+    expect(me.data).toMatchObject({ ownerId: 'alice', profilePhotoId: null })
+    expect(me.data!.usedBytes).toBeGreaterThan(0)
+    const refused = await alice.PUT('/owners/{ownerId}/quota', {
+      params: { path: { ownerId: 'alice' } },
+      body: { quotaBytes: 1 },
+    })
+    expect(refused.response.status).toBe(403)
+    const unknown = await alice.GET('/owners/me', { params: { query: { colour: 'red' } as never } })
+    expect(unknown.response.status).toBe(422)
+  })
+
   it('serves the OpenAPI document and a JSON 404 or 405 for the rest of /api', async () => {
     const served = await server.send('GET', '/api/openapi.json')
     expect(served.status).toBe(200)

@@ -376,6 +376,46 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/owners/me': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * Your storage use, quota and profile picture
+     * @description The tRPC procedure `owners.me`, over REST.
+     */
+    get: operations['owners_me']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/owners/{ownerId}/quota': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    /**
+     * Set an owner's storage quota in bytes, null for the default (admin)
+     * @description The tRPC procedure `owners.setQuota`, over REST.
+     */
+    put: operations['owners_setQuota']
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
 }
 export type webhooks = Record<string, never>
 export interface components {
@@ -961,6 +1001,7 @@ export interface operations {
       content: {
         'application/json': {
           onlyMissing?: boolean
+          overrideManual?: boolean
         }
       }
     }
@@ -979,6 +1020,7 @@ export interface operations {
               id: string
               message: string
             }[]
+            keptManual: number
           }
         }
       }
@@ -2182,6 +2224,82 @@ export interface operations {
             error: string | null
             createdAt: string
             updatedAt: string
+          }
+        }
+      }
+      400: components['responses']['Error400']
+      401: components['responses']['Error401']
+      403: components['responses']['Error403']
+      404: components['responses']['Error404']
+      409: components['responses']['Error409']
+      413: components['responses']['Error413']
+      422: components['responses']['Error422']
+      429: components['responses']['Error429']
+      500: components['responses']['Error500']
+    }
+  }
+  owners_me: {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Done. */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            ownerId: string
+            quotaBytes: number | null
+            usedBytes: number
+            profilePhotoId: string | null
+          }
+        }
+      }
+      400: components['responses']['Error400']
+      401: components['responses']['Error401']
+      403: components['responses']['Error403']
+      404: components['responses']['Error404']
+      409: components['responses']['Error409']
+      413: components['responses']['Error413']
+      422: components['responses']['Error422']
+      429: components['responses']['Error429']
+      500: components['responses']['Error500']
+    }
+  }
+  owners_setQuota: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        ownerId: string
+      }
+      cookie?: never
+    }
+    requestBody: {
+      content: {
+        'application/json': {
+          quotaBytes: number | null
+        }
+      }
+    }
+    responses: {
+      /** @description Done. */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            ownerId: string
+            quotaBytes: number | null
+            usedBytes: number
+            profilePhotoId: string | null
           }
         }
       }
