@@ -46,7 +46,7 @@ export { MAX_BULK_DELETE } from './services/photos/delete.js'
 export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transform.js'
 
 // Handing files and callers to the engine.
-export { localFile, isLocalFile } from './internal/bytes.js'
+export { localFile, isLocalFile, formatBytes } from './internal/bytes.js'
 export type { FileData, LocalFile } from './internal/bytes.js'
 export { sanitizeFilename } from './domain/photo.js'
 // The type check ingest makes, from a file's first bytes (never its name), for edges that narrow it.

@@ -7,6 +7,7 @@ import {
   type Darkroom,
   type FileData,
   type UploadFile,
+  formatBytes,
 } from '@darkroom/core'
 import {
   resolveUploadCaller,
@@ -122,16 +123,4 @@ function standInForm(form: ReceivedForm, files: readonly UploadedFormFile[]) {
     },
     [Symbol.iterator]: () => entries[Symbol.iterator](),
   }
-}
-
-/** `2.14 MB`, as core words sizes in its messages (1 MB = 1024²). */
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${unit === 0 ? value : Math.round(value * 100) / 100} ${units[unit]}`
 }

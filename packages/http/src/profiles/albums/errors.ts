@@ -5,6 +5,7 @@ import {
   type DarkroomError,
   type DarkroomErrorCode,
   type SkipReason,
+  formatBytes,
 } from '@darkroom/core'
 import { HttpProblem } from '../../errors.js'
 import { json } from '../../internal/responses.js'
@@ -193,16 +194,4 @@ function capMessage(name: CapInfo['name'], limit?: number): string {
     case 'webhooksPerOwner':
       return `Demasiados webhooks${limit === undefined ? '' : ` (maximo ${limit})`}`
   }
-}
-
-/** `50 MB`, `0.5 KB`, `100 bytes` (1 KB = 1024 bytes), as a limit reads in a message. */
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${Math.round(value * 100) / 100} ${units[unit]}`
 }
