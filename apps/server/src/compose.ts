@@ -69,6 +69,8 @@ export interface Composed {
   darkroom: Darkroom
   serverStore: ServerStore
   router: AppRouter
+  /** Settles when the start-up recovery of unfinished uploads is done: how many it settled. */
+  recovered: Promise<number>
   webhooks: WebhookDeliveryWorker
   /** pg-boss (Postgres only, and only when timers run); null with SQLite. */
   jobs: PgBossJobs | null
@@ -273,6 +275,18 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     jobQueues: () => (jobs ? pendingJobs(jobs) : null),
   })
   listener.use((req, res) => void handler(req, res))
+  // Uploads a stop left complete but not ingested become photos now, as their owners, beside
+  // serving (a HEAD or the expiry sweep would reach them too, later).
+  const recovered = http.recoverUploads().then(
+    (count) => {
+      if (count > 0) logger.info({ count }, 'unfinished uploads recovered')
+      return count
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'upload recovery failed')
+      return 0
+    },
+  )
   metricsListener?.use((req, res) => {
     observe(req, res)
     void openMetricsRoute(req, res)
@@ -290,6 +304,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     darkroom,
     serverStore,
     router: http.router,
+    recovered,
     webhooks: worker,
     get jobs() {
       return jobs
@@ -314,6 +329,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     close(graceMs = 30_000) {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer)
+        await recovered
         await Promise.all([
           listener.close(graceMs),
           metricsListener?.close(Math.min(graceMs, 1_000)),

@@ -17,6 +17,7 @@ import { DarkroomDataStore } from './tus/darkroom-data-store.js'
 import type { TusDeps } from './tus/deps.js'
 import { DurableFileStore } from './tus/durable-file-store.js'
 import { sweepExpired } from './tus/expiry-sweep.js'
+import { recoverAll } from './tus/recovery.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
 import { RequestLocks, type UploadRequest } from './tus/request-locks.js'
 import { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER, errorResponse } from './tus/responses.js'
@@ -77,6 +78,8 @@ export interface FilesHandler {
   handle(request: Request): Promise<Response>
   /** Removes uploads past their expiry (each under its lock); returns how many. */
   cleanupExpired(): Promise<number>
+  /** Ingests every complete upload a stop left unfinished, as its owner; returns how many. */
+  recoverInterrupted(): Promise<number>
 }
 
 export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
@@ -135,6 +138,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   return {
     handle,
     cleanupExpired: () => sweepExpired(datastore, clock.now(), deps),
+    recoverInterrupted: () => recoverAll(deps),
   }
 }
 

@@ -109,6 +109,11 @@ export interface DarkroomHandler {
   authenticate: Authenticate
   /** Removes unfinished uploads past their expiry; run it on a timer or a job queue. */
   cleanupExpiredUploads(): Promise<number>
+  /**
+   * Ingests, as their owners, the complete uploads a stop (a crash, a deploy) left unfinished;
+   * run it once at start. Returns how many became photos (or failed for their bytes).
+   */
+  recoverUploads(): Promise<number>
   /** Stops what the handler holds open (the S3 upload client); the engine stays open. */
   close(): Promise<void>
 }
@@ -299,6 +304,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     router,
     authenticate,
     cleanupExpiredUploads: () => files.cleanupExpired(),
+    recoverUploads: () => files.recoverInterrupted(),
     async close() {
       unsubscribe()
       uploadStore?.close?.()

@@ -120,7 +120,7 @@ export async function answerFromRecord(
 ): Promise<Response | null> {
   const method = request.method
   let record = await deps.records.find(uploadIdOf(request, deps.path), caller)
-  if (method === 'HEAD') record = await recover(record, caller, deps)
+  if (method === 'HEAD') record = await recover(record, deps)
   if (method === 'DELETE' && record.state === 'processing') {
     throw new HttpProblem(409, 'CONFLICT', 'The upload is being processed.')
   }

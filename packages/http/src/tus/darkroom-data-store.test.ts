@@ -17,6 +17,7 @@ import { silentLogger } from '../logger.js'
 import type { DeclaredChecksum } from './checksum.js'
 import { DarkroomDataStore } from './darkroom-data-store.js'
 import { DurableFileStore } from './durable-file-store.js'
+import { sweepExpired } from './expiry-sweep.js'
 import { UploadIngest } from './ingest.js'
 import { RequestLocks } from './request-locks.js'
 import { UploadRecords } from '@darkroom/trpc'
@@ -35,6 +36,7 @@ let store: DurableFileStore
 let records: UploadRecords
 let locks: RequestLocks
 let datastore: DarkroomDataStore
+let ingest: UploadIngest
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'darkroom-tus-store-'))
@@ -44,7 +46,7 @@ beforeEach(async () => {
   records = new UploadRecords(new MemoryServerStore(), clock)
   locks = new RequestLocks(new MemoryLocker())
   const logger = silentLogger
-  const ingest = new UploadIngest({ darkroom, records, store, logger })
+  ingest = new UploadIngest({ darkroom, records, store, logger })
   datastore = new DarkroomDataStore(store, {
     darkroom,
     records,
@@ -140,6 +142,35 @@ describe('DarkroomDataStore', () => {
     expect(datastore.getExpiration()).toBe(EXPIRY_MS)
     expect(await datastore.listExpired(Date.now())).toEqual([])
     expect(await datastore.listExpired(Date.now() + EXPIRY_MS + 1000)).toEqual([id])
+  })
+
+  it('makes an expired upload a stop left complete into its photo, and fails one left processing without bytes', async () => {
+    const data = await makeJpeg({ width: 48, height: 32, seed: 8 })
+    const complete = await createUpload(data.length)
+    // Every byte stored, the ingest begun, then the process stopped: no request holds it now.
+    expect(await store.write(body(data), complete, 0)).toBe(data.length)
+    await records.move(complete, 'processing', { size: data.length })
+    const gone = await createUpload(10)
+    await records.move(gone, 'processing', { size: 10 })
+    const deps = {
+      darkroom: engine.darkroom,
+      records,
+      store,
+      ingest,
+      locks,
+      logger: silentLogger,
+      path: '/files',
+    }
+    const later = new Date(Date.now() + EXPIRY_MS + 1000)
+    expect(await sweepExpired(datastore, later, deps)).toBe(1)
+    expect(await records.get(complete)).toMatchObject({
+      state: 'ready',
+      photoId: expect.any(String),
+    })
+    expect(await records.get(gone)).toMatchObject({
+      state: 'failed',
+      error: 'The upload expired before it was processed.',
+    })
   })
 
   it('has the store’s extensions, under tus’ misspelling too', () => {
