@@ -1,4 +1,5 @@
-import { DarkroomError, type Caller, type Darkroom } from '@darkroom/core'
+import { Readable } from 'node:stream'
+import { DarkroomError, type Caller, type Darkroom, type FileData } from '@darkroom/core'
 import type { Upload } from '@tus/utils'
 import { toHttpError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -38,11 +39,13 @@ export class UploadIngest {
     const id = upload.id
     const size = upload.size ?? upload.offset
     this.#running.add(id)
+    let data: FileData | undefined
     try {
       await records.move(id, 'processing', { size })
       const metadata = fromTusMetadata(upload.metadata)
+      data = await store.openFinished(id, size)
       const result = await darkroom.photos.upload(caller, {
-        files: [{ filename: metadata.filename, data: await store.openFinished(id, size) }],
+        files: [{ filename: metadata.filename, data }],
         albumId: metadata.albumId,
         category: metadata.category,
         pending: metadata.pending,
@@ -52,6 +55,7 @@ export class UploadIngest {
       logger.info({ uploadId: id, photoId, duplicate: !result.uploaded[0] }, 'upload ingested')
       return photoId
     } catch (error) {
+      closeUnread(data)
       await records
         .move(id, 'failed', { error: toHttpError(error).body.error.message })
         .catch((err: unknown) =>
@@ -73,6 +77,17 @@ function photoIdOf(result: Awaited<ReturnType<Darkroom['photos']['upload']>>): s
   throw new DarkroomError('VALIDATION', message, {
     violations: [{ property: 'file', message }],
   })
+}
+
+/**
+ * A stream of the upload's bytes that core refused before reading (a scope, a cap): destroyed,
+ * with a listener, so its source going away (the file removed next) is no uncaught error.
+ */
+function closeUnread(data: FileData | undefined): void {
+  if (data instanceof Readable && !data.destroyed) {
+    data.on('error', () => undefined)
+    data.destroy()
+  }
 }
 
 /** Removes an upload's bytes; one already gone is fine, another failure is only logged. */
