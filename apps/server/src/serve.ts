@@ -69,6 +69,9 @@ export async function serve(env: Record<string, string | undefined> = process.en
 }
 
 async function start(env: Record<string, string | undefined>) {
+  // What the server writes (the database with webhook secrets, the photos, uploads, the
+  // signing secret) is its user's alone: files 0600, folders 0700.
+  process.umask(0o077)
   const config = loadConfig(env)
   const logger = createLogger(config.logLevel)
   // Nothing on disk yet: config only resolved paths.

@@ -10,6 +10,10 @@ import {
   type BlobStore,
   type ByteRange,
 } from '@darkroom/core'
+
+/** Blobs are the owners' photos: readable by this process's user only. */
+const FILE_MODE = 0o600
+const DIR_MODE = 0o700
 import {
   assertBlobKey,
   assertBlobPrefix,
@@ -68,7 +72,7 @@ export class FsBlobStore implements BlobStore {
     const tmp = await this.#tempFile()
     let handle: FileHandle | undefined
     try {
-      handle = await open(tmp, 'wx')
+      handle = await open(tmp, 'wx', FILE_MODE)
       let size = 0
       if (body instanceof Uint8Array) {
         size = await writeAll(handle, body)
@@ -259,7 +263,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async #tempFile(): Promise<string> {
-    await mkdir(this.#tmp, { recursive: true })
+    await mkdir(this.#tmp, { recursive: true, mode: DIR_MODE })
     return join(this.#tmp, `${randomUUID()}.tmp`)
   }
 
@@ -281,7 +285,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async #ensureFolder(dir: string): Promise<void> {
-    const first = await mkdir(dir, { recursive: true })
+    const first = await mkdir(dir, { recursive: true, mode: DIR_MODE })
     if (first === undefined) return
     // New folders are entries in their parents: sync every parent that gained one.
     const top = dirname(first)
