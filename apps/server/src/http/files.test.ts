@@ -273,6 +273,33 @@ describe('tus uploads', () => {
     expect(bobs.status).toBe(404)
   })
 
+  it('sniffs the type once the first bytes are in, however small the PATCHes before', async () => {
+    // A PDF sent a byte, then a mebibyte at a time: the second PATCH completes the head.
+    const pdf = Buffer.concat([PDF_BYTES, Buffer.alloc(3 * 1024 * 1024, 0x20)])
+    const auth = { 'Tus-Resumable': '1.0.0', authorization: `Bearer ${aliceKey}` }
+    const created = await fetch(`${server.url}/files`, {
+      method: 'POST',
+      headers: { ...auth, 'Upload-Length': String(pdf.length) },
+    })
+    const url = new URL(created.headers.get('location')!, server.url).href
+    const patch = (offset: number, bytes: Uint8Array) =>
+      fetch(url, {
+        method: 'PATCH',
+        headers: {
+          ...auth,
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body: bytes,
+      })
+    expect((await patch(0, pdf.subarray(0, 1))).status).toBe(204)
+    const second = await patch(1, pdf.subarray(1, 1024 * 1024))
+    expect(second.status).toBe(422)
+    expect(JSON.parse(await second.text()).error.violations[0].message).toContain('application/pdf')
+    const files = await readdir(join(server.dataDir, 'uploads'))
+    expect(files.filter((f) => url.endsWith(f))).toEqual([])
+  })
+
   it('answers a failed ingest at the last PATCH; the upload never looks finished', async () => {
     const good = await makeJpeg({ width: 300, height: 200, seed: 121 })
     const truncated = good.subarray(0, Math.floor(good.length * 0.6))

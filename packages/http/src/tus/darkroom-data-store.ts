@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Caller, Darkroom } from '@darkroom/core'
 import { DataStore, type Upload } from '@tus/utils'
-import { toHttpError } from '../errors.js'
+import { HttpProblem, toHttpError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { isPartial } from './concatenation.js'
 import { removeQuietly, type UploadIngest } from './ingest.js'
@@ -58,8 +58,11 @@ export class DarkroomDataStore extends DataStore {
     const request = this.#options.locks.holderOf(id)
     const upload = await this.base.getUpload(id)
     const ruled = !isPartial(id)
+    const wanted = Math.min(HEAD_BYTES, upload.size ?? Infinity)
     const source =
-      ruled && offset === 0 ? await this.#lookAtHead(upload, readable, request.caller) : readable
+      ruled && offset < wanted
+        ? await this.#lookAtHead(upload, offset, readable, request.caller)
+        : readable
     const end = await this.base.write(source, id, offset, request.checksum)
     if (ruled && end === upload.size) {
       const photoId = await this.#options.ingest.run(upload, request.caller)
@@ -104,13 +107,33 @@ export class DarkroomDataStore extends DataStore {
     return this.base.declareUploadLength(id, length)
   }
 
-  /** The body, with its first bytes checked by `precheck` before any is written. */
-  async #lookAtHead(upload: Upload, readable: Readable, caller: Caller): Promise<Readable> {
+  /**
+   * The body of a PATCH at `offset`, inside the first bytes of the upload: as soon as the bytes
+   * stored and this body's first ones make the head, `precheck` looks at it before any of the
+   * body is written, whatever the sizes of the PATCHes before (a first PATCH of 1 byte does
+   * not skip the check). A head still short is written as it is, and looked at by the next.
+   */
+  async #lookAtHead(
+    upload: Upload,
+    offset: number,
+    readable: Readable,
+    caller: Caller,
+  ): Promise<Readable> {
     const { darkroom, records, logger } = this.#options
     const wanted = Math.min(HEAD_BYTES, upload.size ?? Infinity)
-    const { head, rest } = await peek(readable, wanted)
-    // A body too short to tell is written as it is; ingest checks the type again anyway.
-    if (wanted > 0 && head.byteLength >= wanted) {
+    const { head: fresh, rest } = await peek(readable, wanted - offset)
+    const ends = upload.size !== undefined && offset + fresh.byteLength >= upload.size
+    const complete = offset + fresh.byteLength >= wanted || ends
+    if (!this.base.readHead && (offset > 0 || !complete)) {
+      throw new HttpProblem(
+        400,
+        'BAD_REQUEST',
+        `This upload store needs the first ${wanted} bytes of the file in the first PATCH.`,
+      )
+    }
+    if (wanted > 0 && complete) {
+      const stored = offset > 0 ? await this.base.readHead!(upload.id, offset) : Buffer.alloc(0)
+      const head = Buffer.concat([stored, fresh])
       const { albumId } = fromTusMetadata(upload.metadata)
       // With the first bytes the type is known, and so is its size limit (a video's is larger).
       await darkroom.photos

@@ -51,6 +51,17 @@ export class DurableFileStore extends FileStore implements UploadStore {
   }
 
   /** The file an upload's bytes are in (ids are server-made, checked by the base class). */
+  async readHead(id: string, bytes: number): Promise<Buffer> {
+    const handle = await open(this.pathOf(id), 'r')
+    try {
+      const buffer = Buffer.alloc(bytes)
+      const { bytesRead } = await handle.read(buffer, 0, bytes, 0)
+      return buffer.subarray(0, bytesRead)
+    } finally {
+      await handle.close()
+    }
+  }
+
   pathOf(id: string): string {
     if (!ID_PATTERN.test(id)) throw ERRORS.FILE_NOT_FOUND
     return join(this.directory, id)

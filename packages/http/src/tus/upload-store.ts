@@ -29,6 +29,12 @@ export interface UploadStore extends DataStore, ChecksumSupport {
   openFinished(id: string, size: number | null): Promise<FileData>
   /** A finished upload's bytes as a stream (concatenation copies partial uploads with it). */
   read(id: string): Readable | Promise<Readable>
+  /**
+   * The first `bytes` bytes an unfinished upload holds (fewer if it holds fewer), so a type can
+   * be told across PATCHes whatever their sizes. A store without it (S3: its parts are not
+   * readable before the upload completes) needs the first bytes in the first PATCH.
+   */
+  readHead?(id: string, bytes: number): Promise<Buffer>
   /** Releases what it holds open (sockets); the uploads stay. */
   close?(): void
 }
