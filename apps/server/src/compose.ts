@@ -184,6 +184,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       directory: config.uploads.directory,
       expiryMs: config.uploads.expiryMs,
       perMinute: config.rateLimit.uploadsPerMinute,
+      maxUnfinished: config.uploads.maxUnfinished,
       ...(uploadStore ? { store: uploadStore } : {}),
       ...(locker ? { locker } : {}),
     },

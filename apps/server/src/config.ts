@@ -75,6 +75,8 @@ export interface ServerConfig {
     /** tus uploads not finished this long after creation are removed. */
     expiryMs: number
     cleanupIntervalMs: number
+    /** Unfinished uploads one owner may hold (`UPLOADS_MAX_UNFINISHED`, `..._MB`); unset: defaults. */
+    maxUnfinished: { count?: number; bytes?: number }
   }
   images: {
     /** Transforms started at once by the image route (core bounds the CPU they take). */
@@ -197,6 +199,8 @@ const envSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
   UPLOAD_EXPIRY_HOURS: positive.optional(),
+  UPLOADS_MAX_UNFINISHED: int(1, 1_000_000).optional(),
+  UPLOADS_MAX_UNFINISHED_MB: positive.optional(),
   TRASH_RETENTION_DAYS: positive.optional(),
   IMAGE_CONCURRENCY: int(1, 64).optional(),
   IMAGE_QUEUE: int(0, 10_000).optional(),
@@ -327,6 +331,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       expiryMs,
       // Often enough that an expired upload does not linger past half its lifetime.
       cleanupIntervalMs: Math.min(10 * 60_000, Math.max(1_000, Math.round(expiryMs / 2))),
+      maxUnfinished: {
+        ...(e.UPLOADS_MAX_UNFINISHED ? { count: e.UPLOADS_MAX_UNFINISHED } : {}),
+        ...(e.UPLOADS_MAX_UNFINISHED_MB
+          ? { bytes: Math.round(e.UPLOADS_MAX_UNFINISHED_MB * 1024 * 1024) }
+          : {}),
+      },
     },
     images: { maxConcurrent: e.IMAGE_CONCURRENCY ?? 4, maxQueue: e.IMAGE_QUEUE ?? 64 },
     webhookRules: {

@@ -25,7 +25,7 @@ export interface Violation {
 
 /** Which cap a `CAP_EXCEEDED` error is about, and its value. */
 export interface CapInfo {
-  name: 'photoCap' | 'quotaBytes' | 'maxFilesPerBatch' | 'webhooksPerOwner'
+  name: 'photoCap' | 'quotaBytes' | 'maxFilesPerBatch' | 'webhooksPerOwner' | 'unfinishedUploads'
   limit: number
   current?: number
   requested?: number

@@ -58,6 +58,8 @@ export interface FilesHandlerOptions {
   path?: string
   /** Unfinished uploads older than this are removed by `cleanupExpired`. */
   expiryMs: number
+  /** Unfinished uploads one owner may hold (count, and declared bytes in all). */
+  unfinished: { count: number; bytes: number }
   guestUploads: boolean
   /** Counts each POST (a new upload) against the caller's bucket; see rate-limit.ts. */
   uploadLimiter?: UploadRateLimiter
@@ -90,7 +92,8 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   const records = new UploadRecords(options.serverStore, clock)
   const locks = new RequestLocks(options.locker ?? new MemoryLocker())
   const ingest = new UploadIngest({ darkroom, records, store, logger })
-  const deps: TusDeps = { darkroom, records, store, ingest, locks, logger, path }
+  const unfinished = options.unfinished
+  const deps: TusDeps = { darkroom, records, store, ingest, locks, logger, path, unfinished }
   const { expiryMs } = options
   const datastore = new DarkroomDataStore(store, { ...deps, expiryMs })
 

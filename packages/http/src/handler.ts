@@ -1,5 +1,11 @@
 import { join } from 'node:path'
-import { systemClock, type Clock, type Darkroom, type ServerStore } from '@darkroom/core'
+import {
+  maxUploadBytes,
+  systemClock,
+  type Clock,
+  type Darkroom,
+  type ServerStore,
+} from '@darkroom/core'
 import {
   apiKeyAuthenticator,
   combineAuthenticators,
@@ -68,6 +74,12 @@ export interface DarkroomHandlerOptions {
     locker?: Locker
     /** Upload requests (tRPC `photos.upload`, tus POST) per minute per owner; 0: off. Default 600. */
     perMinute?: number
+    /**
+     * Unfinished tus uploads one owner may hold: how many (default 50) and the bytes they
+     * declare in all (default 20 times the largest upload allowed). Past either, a new one is
+     * refused (400 `CAP_EXCEEDED`, `unfinishedUploads`) until one finishes, is terminated or expires.
+     */
+    maxUnfinished?: { count?: number; bytes?: number }
   }
   images?: {
     /** Transforms at once; default 4. */
@@ -195,6 +207,10 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     directory: options.uploads?.directory ?? join(options.dataDir, 'uploads'),
     path: `${basePath}/files`,
     expiryMs: options.uploads?.expiryMs ?? 24 * 3_600_000,
+    unfinished: {
+      count: options.uploads?.maxUnfinished?.count ?? 50,
+      bytes: options.uploads?.maxUnfinished?.bytes ?? 20 * maxUploadBytes(darkroom.config),
+    },
     guestUploads,
     uploadLimiter,
     ipOf: clientIp,

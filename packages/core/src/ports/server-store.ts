@@ -101,5 +101,10 @@ export interface ServerStore {
   /** Creates or replaces. */
   saveUpload(upload: UploadRecord): Promise<void>
   getUpload(id: string): Promise<UploadRecord | null>
+  /**
+   * An owner's uploads still `receiving`: how many, and the bytes they declared (an upload of
+   * unknown length counts 0). The bound on unfinished uploads per owner.
+   */
+  unfinishedUploadsOf(ownerId: string): Promise<{ count: number; bytes: number }>
   deleteUpload(id: string): Promise<void>
 }

@@ -196,6 +196,17 @@ export class MemoryServerStore implements ServerStore {
     return upload ? copy(upload) : null
   }
 
+  async unfinishedUploadsOf(ownerId: string): Promise<{ count: number; bytes: number }> {
+    let count = 0
+    let bytes = 0
+    for (const upload of this.#uploads.values()) {
+      if (upload.ownerId !== ownerId || upload.state !== 'receiving') continue
+      count++
+      bytes += upload.size ?? 0
+    }
+    return { count, bytes }
+  }
+
   async deleteUpload(id: string): Promise<void> {
     if (!this.#uploads.delete(id)) throw DarkroomError.notFound('Upload', id)
   }

@@ -88,21 +88,26 @@ function skipBytes(count: number): TransformStream<Uint8Array, Uint8Array> {
 /**
  * A new upload (tus' `onUploadCreate`), refused before any byte flows: its `Upload-Metadata` is
  * parsed strictly (400), and `darkroom.photos.precheck` refuses an upload too large (413), into
- * a full album or past the quota (400). Its record is created `receiving`, and the metadata tus
+ * a full album, past the quota, or past the caller's unfinished uploads (400). Its record is created `receiving`, and the metadata tus
  * keeps (and echoes on HEAD) is the sanitised one; a partial upload keeps none.
  */
 export async function admitNewUpload(
   request: Request,
   upload: Upload,
   caller: Caller,
-  { darkroom, records }: TusDeps,
+  { darkroom, records, unfinished }: TusDeps,
 ): Promise<Record<string, string>> {
   const partial = isPartial(upload.id)
   const metadata = parseUploadMetadata(request.headers.get('upload-metadata'))
   const albumId = partial ? null : metadata.albumId
   const size = upload.size ?? null
   await darkroom.photos.precheck(caller, { albumId, size })
-  await records.create(upload.id, caller, { filename: metadata.filename, albumId, size })
+  await records.create(
+    upload.id,
+    caller,
+    { filename: metadata.filename, albumId, size },
+    unfinished,
+  )
   return partial ? {} : toTusMetadata(metadata)
 }
 

@@ -160,6 +160,7 @@ describe('DarkroomDataStore', () => {
       locks,
       logger: silentLogger,
       path: '/files',
+      unfinished: { count: 10, bytes: 1e9 },
     }
     const later = new Date(Date.now() + EXPIRY_MS + 1000)
     expect(await sweepExpired(datastore, later, deps)).toBe(1)

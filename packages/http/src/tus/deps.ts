@@ -16,4 +16,6 @@ export interface TusDeps {
   logger: Logger
   /** The mount path, e.g. `/files`. */
   path: string
+  /** Unfinished uploads one owner may hold: how many, and the bytes they declare in all. */
+  unfinished: { count: number; bytes: number }
 }

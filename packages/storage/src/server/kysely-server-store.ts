@@ -357,6 +357,16 @@ export class KyselyServerStore implements ServerStore {
     return row ? toUpload(row) : null
   }
 
+  async unfinishedUploadsOf(ownerId: string): Promise<{ count: number; bytes: number }> {
+    const row = await this.#db
+      .selectFrom('uploads')
+      .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('size').as('bytes')])
+      .where('ownerId', '=', ownerId)
+      .where('state', '=', 'receiving')
+      .executeTakeFirstOrThrow()
+    return { count: Number(row.count), bytes: Number(row.bytes ?? 0) }
+  }
+
   async deleteUpload(id: string): Promise<void> {
     const result = await this.#db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst()
     if (result.numDeletedRows === 0n) throw DarkroomError.notFound('Upload', id)

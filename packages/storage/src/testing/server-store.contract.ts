@@ -433,6 +433,17 @@ export function describeServerStoreContract<S extends ServerStore>(
         expect(await store.getUpload(u.id)).toEqual(failed)
       })
 
+      test("unfinishedUploadsOf counts an owner's receiving uploads and their declared bytes", async () => {
+        const owner = `o-${randomUUID()}`
+        expect(await store.unfinishedUploadsOf(owner)).toEqual({ count: 0, bytes: 0 })
+        await store.saveUpload(upload({ ownerId: owner, size: 1000 }))
+        await store.saveUpload(upload({ ownerId: owner, size: null }))
+        await store.saveUpload(upload({ ownerId: owner, size: 5, state: 'ready' }))
+        await store.saveUpload(upload({ ownerId: owner, size: 7, state: 'processing' }))
+        await store.saveUpload(upload({ ownerId: `x-${owner}`, size: 99 }))
+        expect(await store.unfinishedUploadsOf(owner)).toEqual({ count: 2, bytes: 1000 })
+      })
+
       test('deleteUpload removes it; a missing one throws NOT_FOUND', async () => {
         const u = upload()
         await store.saveUpload(u)

@@ -52,8 +52,38 @@ export class UploadRecords {
     return record
   }
 
-  /** A new upload, `receiving`. */
-  async create(id: string, caller: Caller, fields: Fields): Promise<UploadRecord> {
+  /**
+   * A new upload, `receiving`, unless the caller already has `limits.count` unfinished uploads
+   * or they declared `limits.bytes` (with this one): then `CAP_EXCEEDED` (`unfinishedUploads`).
+   * Unfinished uploads hold disk until they finish or expire, so an owner holds only so many.
+   */
+  async create(
+    id: string,
+    caller: Caller,
+    fields: Fields,
+    limits?: { count: number; bytes: number },
+  ): Promise<UploadRecord> {
+    if (limits) {
+      const { count, bytes } = await this.#store.unfinishedUploadsOf(caller.ownerId)
+      const adding = fields.size ?? 0
+      if (count >= limits.count || bytes + adding > limits.bytes) {
+        const byCount = count >= limits.count
+        throw new DarkroomError(
+          'CAP_EXCEEDED',
+          byCount
+            ? `At most ${limits.count} unfinished uploads at once: finish or terminate one first.`
+            : `Unfinished uploads may declare at most ${limits.bytes} bytes in all (${bytes} now): finish or terminate one first.`,
+          {
+            cap: {
+              name: 'unfinishedUploads',
+              limit: byCount ? limits.count : limits.bytes,
+              current: byCount ? count : bytes,
+              requested: byCount ? 1 : adding,
+            },
+          },
+        )
+      }
+    }
     const now = this.#clock.now()
     const record: UploadRecord = {
       id,

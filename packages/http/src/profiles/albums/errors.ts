@@ -193,5 +193,7 @@ function capMessage(name: CapInfo['name'], limit?: number): string {
       return MESSAGES.oneFile
     case 'webhooksPerOwner':
       return `Demasiados webhooks${limit === undefined ? '' : ` (maximo ${limit})`}`
+    case 'unfinishedUploads':
+      return 'Demasiadas subidas sin terminar'
   }
 }

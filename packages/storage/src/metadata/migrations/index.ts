@@ -6,6 +6,7 @@ import { listing } from './0003-listing.js'
 import { retainedBlobs } from './0004-retained-blobs.js'
 import { trashIndex } from './0005-trash-index.js'
 import { manualDimensions } from './0006-manual-dimensions.js'
+import { uploadsByOwner } from './0007-uploads-by-owner.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -25,6 +26,7 @@ export const metadataMigrations: readonly MetadataMigration[] = [
   retainedBlobs,
   trashIndex,
   manualDimensions,
+  uploadsByOwner,
 ]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
