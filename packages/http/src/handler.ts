@@ -28,7 +28,7 @@ import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
 import { silentLogger, type Logger } from './logger.js'
 import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
-import { receiveForm } from './api/multipart.js'
+import { receiveForm, removeStaleForms } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
 import { createPhotoRoute } from './photos.js'
 import { createApiRoute } from './rest/api-route.js'
@@ -122,8 +122,9 @@ export interface DarkroomHandler {
   /** Removes unfinished uploads past their expiry; run it on a timer or a job queue. */
   cleanupExpiredUploads(): Promise<number>
   /**
-   * Ingests, as their owners, the complete uploads a stop (a crash, a deploy) left unfinished;
-   * run it once at start. Returns how many became photos (or failed for their bytes).
+   * Ingests, as their owners, the complete uploads a stop (a crash, a deploy) left unfinished,
+   * and removes the temporary files of forms it cut off; run it once at start. Returns how many
+   * uploads became photos (or failed for their bytes).
    */
   recoverUploads(): Promise<number>
   /** Stops what the handler holds open (the S3 upload client); the engine stays open. */
@@ -320,7 +321,11 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     router,
     authenticate,
     cleanupExpiredUploads: () => files.cleanupExpired(),
-    recoverUploads: () => files.recoverInterrupted(),
+    async recoverUploads() {
+      // Forms a stop cut off while they were received: an hour is longer than any request.
+      await removeStaleForms(join(options.dataDir, 'tmp'), 3_600_000)
+      return files.recoverInterrupted()
+    },
     async close() {
       unsubscribe()
       uploadStore?.close?.()

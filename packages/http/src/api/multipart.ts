@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -256,4 +256,23 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${Math.round(bytes / (1024 * 1024))} MiB`
   if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`
   return `${bytes} bytes`
+}
+
+/**
+ * Removes the temporary files of forms a stop cut off (older than `olderThanMs`; a form being
+ * received now is younger). Returns how many.
+ */
+export async function removeStaleForms(directory: string, olderThanMs: number): Promise<number> {
+  const names = await readdir(directory).catch(() => [] as string[])
+  let removed = 0
+  for (const name of names) {
+    if (!name.startsWith('form-')) continue
+    const path = join(directory, name)
+    const info = await stat(path).catch(() => null)
+    if (info && Date.now() - info.mtimeMs > olderThanMs) {
+      await rm(path, { force: true })
+      removed++
+    }
+  }
+  return removed
 }

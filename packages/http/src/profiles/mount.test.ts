@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { DarkroomError } from '@darkroom/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { json } from '../internal/responses.js'
@@ -140,5 +141,16 @@ describe('profiles mounted in the handler', () => {
     expect(big.headers.get('connection')).toBe('close')
     const bad = await server.send('PATCH', '/things/1', { body: '{nope' })
     expect(bad.status).toBe(400)
+  })
+
+  it('removes the temporary files of forms a stop cut off, at start, and no others', async () => {
+    const tmp = join(server.dataDir, 'tmp')
+    await mkdir(tmp, { recursive: true })
+    await writeFile(join(tmp, 'form-cut-off'), 'x')
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000)
+    await utimes(join(tmp, 'form-cut-off'), hoursAgo, hoursAgo)
+    await writeFile(join(tmp, 'form-being-received'), 'y')
+    await server.handler.recoverUploads()
+    expect((await readdir(tmp)).sort()).toEqual(['form-being-received'])
   })
 })

@@ -31,6 +31,8 @@ export interface ProfileServer {
   origin: string
   darkroom: Darkroom
   handler: DarkroomHandler
+  /** The handler's `dataDir`. */
+  dataDir: string
   /** API keys (`sk_...`) by owner: `alice` and `bob` with photos.read + photos.write. */
   keys: { alice: string; bob: string; aliceReadOnly: string; aliceWriteOnly: string }
   /** `Authorization: Bearer <key>` */
@@ -102,6 +104,7 @@ export async function startProfileServer(options: {
     origin,
     darkroom,
     handler,
+    dataDir: dir,
     keys,
     bearer: (k) => ({ authorization: `Bearer ${k}` }),
     async send(method, path, init = {}) {
