@@ -22,7 +22,8 @@ export interface IngestDeps {
 
 export class UploadIngest {
   readonly #deps: IngestDeps
-  readonly #running = new Set<string>()
+  /** The ingests under way in this process, by upload id: settled when each is done. */
+  readonly #running = new Map<string, Promise<void>>()
 
   constructor(deps: IngestDeps) {
     this.#deps = deps
@@ -33,12 +34,18 @@ export class UploadIngest {
     return this.#running.has(id)
   }
 
+  /** Settles when the ingest of `id` under way in this process (if any) is done, either way. */
+  async whenDone(id: string): Promise<void> {
+    await this.#running.get(id)
+  }
+
   /** Ingests the finished `upload` as `caller`; returns the photo id. */
   async run(upload: Upload, caller: Caller): Promise<string> {
     const { darkroom, records, store, logger } = this.#deps
     const id = upload.id
     const size = upload.size ?? upload.offset
-    this.#running.add(id)
+    let done!: () => void
+    this.#running.set(id, new Promise<void>((resolve) => (done = resolve)))
     let data: FileData | undefined
     try {
       await records.move(id, 'processing', { size })
@@ -65,6 +72,7 @@ export class UploadIngest {
       throw error
     } finally {
       this.#running.delete(id)
+      done()
     }
   }
 }

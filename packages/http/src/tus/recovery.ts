@@ -14,7 +14,12 @@ import { removeQuietly } from './ingest.js'
  */
 export async function recover(record: UploadRecord, deps: TusDeps): Promise<UploadRecord> {
   const { records, store, ingest, locks, logger } = deps
-  if (isPartial(record.id) || ingest.isRunning(record.id) || !isUnsettled(record)) return record
+  if (isPartial(record.id) || !isUnsettled(record)) return record
+  if (ingest.isRunning(record.id)) {
+    // Under way here (a PATCH's, or the start-up recovery's): its outcome is the answer.
+    await ingest.whenDone(record.id)
+    return (await records.get(record.id)) ?? record
+  }
   return locks.hold([record.id], async () => {
     const fresh = await records.get(record.id)
     if (!fresh || !isUnsettled(fresh)) return fresh ?? record
