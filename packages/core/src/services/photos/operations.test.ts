@@ -400,6 +400,31 @@ describe('repairDimensions and sweepOrphans', () => {
     expect(r).toBeTruthy()
   })
 
+  it('runs once for a flood of calls: identical ones join the run under way, others wait for it', async () => {
+    const { darkroom, store } = await makeTestDarkroom()
+    const [p] = await seed(darkroom, alice, 3)
+    await store.updatePhoto(p!.id, { width: null, height: null })
+    let scans = 0
+    const scan = store.scanPhotos.bind(store)
+    store.scanPhotos = (query) => {
+      scans++
+      return scan(query)
+    }
+    const flood = await Promise.all(
+      Array.from({ length: 600 }, () => darkroom.photos.repairDimensions(alice)),
+    )
+    // Two pages (the photos, then an empty one) for the one run.
+    expect(scans).toBe(2)
+    expect(flood.every((r) => r.repaired === 1 && r.scanned === 3)).toBe(true)
+    // Other options wait for it, then run on their own.
+    const [a, b] = await Promise.all([
+      darkroom.photos.repairDimensions(alice),
+      darkroom.photos.repairDimensions(alice, { onlyMissing: true }),
+    ])
+    expect(a).toMatchObject({ scanned: 3, repaired: 0 })
+    expect(b).toMatchObject({ scanned: 0, repaired: 0 })
+  })
+
   it('emits photo.updated for each photo it repairs, with what changed', async () => {
     const { darkroom, store, events } = await makeTestDarkroom()
     const [p, q, r] = await seed(darkroom, alice, 3)

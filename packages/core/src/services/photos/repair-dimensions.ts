@@ -44,6 +44,44 @@ export async function repairDimensions(
   input: RepairDimensionsInput = {},
 ): Promise<RepairResult> {
   requireScope(caller, 'photos.write')
+  // One run at a time per scope: a flood of calls (600 in one tRPC batch) joins the run under
+  // way with the same options, or waits for it, instead of each reading every original at once.
+  const scope = isAdmin(caller) ? '*' : caller.ownerId
+  const runs = runsOf(ctx)
+  const key = `${scope}|${input.onlyMissing === true}|${input.overrideManual === true}`
+  const same = runs.get(key)
+  if (same) return copyResult(await same)
+  const before = runs.get(scope)
+  const run = (before ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => repairAll(ctx, caller, input))
+  const settled = run.finally(() => {
+    if (runs.get(key) === run) runs.delete(key)
+    if (runs.get(scope) === settled) runs.delete(scope)
+  })
+  runs.set(key, run)
+  runs.set(scope, settled)
+  return copyResult(await run)
+}
+
+/** The runs under way per engine, by scope (the chain) and by scope and options. */
+const RUNS = new WeakMap<ServiceContext, Map<string, Promise<RepairResult>>>()
+
+function runsOf(ctx: ServiceContext): Map<string, Promise<RepairResult>> {
+  let runs = RUNS.get(ctx)
+  if (!runs) RUNS.set(ctx, (runs = new Map()))
+  return runs
+}
+
+function copyResult(result: RepairResult): RepairResult {
+  return { ...result, failures: result.failures.map((f) => ({ ...f })) }
+}
+
+async function repairAll(
+  ctx: ServiceContext,
+  caller: Caller,
+  input: RepairDimensionsInput,
+): Promise<RepairResult> {
   const result: RepairResult = { scanned: 0, repaired: 0, failed: 0, failures: [], keptManual: 0 }
   const scope = isAdmin(caller) ? {} : { ownerId: caller.ownerId }
   let afterId: string | undefined
