@@ -38,6 +38,20 @@ function tusUpload(
   return startTusUpload({ url: server.url, key }, data, rest)
 }
 
+/** A raw tus PATCH of `bytes` at `offset`, as `key`. */
+function rawPatch(url: string, key: string, offset: number, bytes: Uint8Array): Promise<Response> {
+  return fetch(url, {
+    method: 'PATCH',
+    headers: {
+      'Tus-Resumable': '1.0.0',
+      authorization: `Bearer ${key}`,
+      'Upload-Offset': String(offset),
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    body: bytes,
+  })
+}
+
 async function storedOriginal(photoId: string): Promise<Buffer> {
   return readStoredOriginal(server.dataDir, photoId)
 }
@@ -224,16 +238,7 @@ describe('tus uploads', () => {
     })
     expect(created.status).toBe(201)
     const url = new URL(created.headers.get('location')!, server.url).href
-    const patch = (offset: number, bytes: Uint8Array) =>
-      fetch(url, {
-        method: 'PATCH',
-        headers: {
-          ...auth,
-          'Upload-Offset': String(offset),
-          'Content-Type': 'application/offset+octet-stream',
-        },
-        body: bytes,
-      })
+    const patch = (offset: number, bytes: Uint8Array) => rawPatch(url, aliceKey, offset, bytes)
     const third = Math.floor(data.length / 3)
     const first = await patch(0, data.subarray(0, third))
     expect(first.status).toBe(204)
@@ -260,16 +265,7 @@ describe('tus uploads', () => {
     expect(lastAgain.headers.get('darkroom-photo-id')).toBe(photoId)
     expect(sha256(await storedOriginal(photoId!))).toBe(sha256(data))
     // Someone else re-sending it learns nothing.
-    const bobs = await fetch(url, {
-      method: 'PATCH',
-      headers: {
-        'Tus-Resumable': '1.0.0',
-        authorization: `Bearer ${bobKey}`,
-        'Upload-Offset': String(2 * third),
-        'Content-Type': 'application/offset+octet-stream',
-      },
-      body: data.subarray(2 * third),
-    })
+    const bobs = await rawPatch(url, bobKey, 2 * third, data.subarray(2 * third))
     expect(bobs.status).toBe(404)
   })
 
@@ -282,16 +278,7 @@ describe('tus uploads', () => {
       headers: { ...auth, 'Upload-Length': String(pdf.length) },
     })
     const url = new URL(created.headers.get('location')!, server.url).href
-    const patch = (offset: number, bytes: Uint8Array) =>
-      fetch(url, {
-        method: 'PATCH',
-        headers: {
-          ...auth,
-          'Upload-Offset': String(offset),
-          'Content-Type': 'application/offset+octet-stream',
-        },
-        body: bytes,
-      })
+    const patch = (offset: number, bytes: Uint8Array) => rawPatch(url, aliceKey, offset, bytes)
     expect((await patch(0, pdf.subarray(0, 1))).status).toBe(204)
     const second = await patch(1, pdf.subarray(1, 1024 * 1024))
     expect(second.status).toBe(422)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import { DarkroomError } from '@darkroom/core'
+import { DarkroomError, formatBytes } from '@darkroom/core'
 import busboy from 'busboy'
 import { HttpProblem } from '../errors.js'
 
@@ -250,12 +250,6 @@ function bodyTooLarge(max: number): DarkroomError {
     'PAYLOAD_TOO_LARGE',
     `The request body is over ${formatBytes(max)}; send large files with tus (resumable uploads).`,
   )
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${Math.round(bytes / (1024 * 1024))} MiB`
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`
-  return `${bytes} bytes`
 }
 
 /**
