@@ -117,6 +117,19 @@ export interface MetadataOps {
   getPhoto(id: string): Promise<PhotoRecord | null>
   /** The photos that exist among `ids`, in no particular order. */
   getPhotos(ids: readonly string[]): Promise<PhotoRecord[]>
+  /**
+   * The photos whose `originalKey` is among `keys`, trashed and pending included, in no
+   * particular order. A copy shares its source's blobs (its keys included), so one key may be
+   * named by several rows: this is how a delete and the orphan sweep tell whether a blob is still
+   * in use. Duplicate keys are allowed; an empty list finds nothing.
+   */
+  findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]>
+  /**
+   * Inside a transaction: the photo, locked against concurrent writers until the transaction
+   * ends (Postgres `FOR UPDATE`: a concurrent delete either commits first, and this returns null,
+   * or waits). Null when missing.
+   */
+  lockPhoto(id: string): Promise<PhotoRecord | null>
   /** The owner's photo with this checksum in this album (`null` album: outside any), trashed included. */
   findPhotoByChecksum(
     ownerId: string,

@@ -287,6 +287,17 @@ class MemoryOps implements MetadataOps {
     return best
   }
 
+  async findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]> {
+    this.#check()
+    const wanted = new Set(keys)
+    return [...this.#s.photos.values()].filter((p) => wanted.has(p.originalKey)).map(copy)
+  }
+
+  async lockPhoto(id: string): Promise<PhotoRecord | null> {
+    // Transactions are serialised as a whole, which is stronger than a row lock.
+    return this.getPhoto(id)
+  }
+
   async listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
     this.#check()
     return [...this.#s.photos.values()]
@@ -586,6 +597,12 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   getAdjacentPosition(args: Parameters<MetadataOps['getAdjacentPosition']>[0]) {
     return this.#read((ops) => ops.getAdjacentPosition(args))
+  }
+  findPhotosByOriginalKey(keys: readonly string[]) {
+    return this.#read((ops) => ops.findPhotosByOriginalKey(keys))
+  }
+  lockPhoto(id: string) {
+    return this.#read((ops) => ops.lockPhoto(id))
   }
   listPendingBefore(cutoff: Date, limit: number) {
     return this.#read((ops) => ops.listPendingBefore(cutoff, limit))

@@ -179,6 +179,28 @@ class KyselyOps implements MetadataOps {
     return out
   }
 
+  async findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]> {
+    const unique = [...new Set(keys)]
+    const out: PhotoRecord[] = []
+    for (let i = 0; i < unique.length; i += IN_CHUNK) {
+      const rows = await this.db
+        .selectFrom('photos')
+        .selectAll()
+        .where('originalKey', 'in', unique.slice(i, i + IN_CHUNK))
+        .execute()
+      out.push(...rows.map(toPhoto))
+    }
+    return out
+  }
+
+  async lockPhoto(id: string): Promise<PhotoRecord | null> {
+    let q = this.db.selectFrom('photos').selectAll().where('id', '=', id)
+    // SQLite: the transaction began IMMEDIATE and holds the database's write lock already.
+    if (this.dialect === 'postgres') q = q.forUpdate()
+    const row = await q.executeTakeFirst()
+    return row ? toPhoto(row) : null
+  }
+
   async findPhotoByChecksum(
     ownerId: string,
     albumId: string | null,

@@ -17,6 +17,12 @@ async function seed(darkroom: Darkroom, caller: Caller, n: number, albumId: stri
   return uploaded.sort((a, b) => a.index - b.index)
 }
 
+async function blobKeys(blobs: { list(prefix: string): AsyncIterable<{ key: string }> }) {
+  const keys: string[] = []
+  for await (const blob of blobs.list('photos/')) keys.push(blob.key)
+  return keys.sort()
+}
+
 describe('photos.list', () => {
   it('pages by offset and by keyset cursor, visiting every photo once', async () => {
     const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
@@ -178,7 +184,36 @@ describe('photos.reorder', () => {
 })
 
 describe('photos.move, delete, restore', () => {
-  it('moves to another album or none, and copies with new blobs', async () => {
+  it('copies share their source blobs: a delete in any order keeps them while a row uses them', async () => {
+    const { darkroom, blobs, clock } = await makeTestDarkroom()
+    const a1 = await darkroom.albums.create(alice, { title: 'One' })
+    const a2 = await darkroom.albums.create(alice, { title: 'Two' })
+    const [p] = await seed(darkroom, alice, 1)
+    const keysBefore = await blobKeys(blobs)
+    const copy = await darkroom.photos.move(alice, { id: p!.id, albumId: a1.id, copy: true })
+    const copyOfCopy = await darkroom.photos.move(alice, {
+      id: copy.id,
+      albumId: a2.id,
+      copy: true,
+    })
+    expect(await blobKeys(blobs)).toEqual(keysBefore)
+    // Quota counts each copy's bytes.
+    expect((await darkroom.owners.me(alice)).usedBytes).toBe(p!.size * 3)
+    const sweep = () => darkroom.maintenance.sweepOrphans({ olderThanMs: -1e12 })
+    await darkroom.photos.delete(alice, { id: p!.id, hard: true })
+    await darkroom.photos.delete(alice, { id: copy.id })
+    await sweep()
+    clock.advance(40 * 24 * 3_600_000)
+    await darkroom.maintenance.purgeTrash()
+    await sweep()
+    expect(await blobKeys(blobs)).toEqual(keysBefore)
+    const opened = await darkroom.photos.openBlob(alice, { id: copyOfCopy.id, variant: 'original' })
+    opened.stream.destroy()
+    await darkroom.photos.delete(alice, { id: copyOfCopy.id, hard: true })
+    expect(await blobKeys(blobs)).toEqual([])
+  })
+
+  it('moves to another album or none, and copies', async () => {
     const { darkroom, blobs } = await makeTestDarkroom()
     const a1 = await darkroom.albums.create(alice, { title: 'One' })
     const a2 = await darkroom.albums.create(alice, { title: 'Two', photoCap: 1 })
@@ -187,7 +222,7 @@ describe('photos.move, delete, restore', () => {
     expect(moved.albumId).toBe(a2.id)
     const copy = await darkroom.photos.move(alice, { id: p!.id, albumId: a1.id, copy: true })
     expect(copy.id).not.toBe(p!.id)
-    expect(await blobs.stat(`photos/${copy.id}/original`)).not.toBeNull()
+    expect(await blobs.stat(`photos/${copy.id}/original`)).toBeNull()
     // a2 is at its cap of 1
     await expect(
       darkroom.photos.move(alice, { id: copy.id, albumId: a2.id }),
