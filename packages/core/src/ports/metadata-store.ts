@@ -164,6 +164,20 @@ export interface MetadataOps {
     direction: 'before' | 'after'
     excludeId: string
   }): Promise<string | null>
+  /**
+   * Up to `limit` photos of that album (`null`: outside any) nearest to `position` in the given
+   * direction, strictly past it, nearest first, skipping `excludeId`, whatever their state
+   * (trashed and pending photos hold their places): their ids and positions, to re-space keys.
+   * A `null` position starts from the album's start (`after`) or end (`before`).
+   */
+  listAdjacentPositions(args: {
+    ownerId: string
+    albumId: string | null
+    position: string | null
+    direction: 'before' | 'after'
+    excludeId: string
+    limit: number
+  }): Promise<Array<{ id: string; position: string }>>
   /** Pending photos created before `cutoff`, oldest first. */
   listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
   /** Photos in the trash since before `cutoff` (`deletedAt < cutoff`), longest there first. */

@@ -347,6 +347,29 @@ class KyselyOps implements MetadataOps {
     return row?.position ?? null
   }
 
+  async listAdjacentPositions(args: {
+    ownerId: string
+    albumId: string | null
+    position: string | null
+    direction: 'before' | 'after'
+    excludeId: string
+    limit: number
+  }): Promise<Array<{ id: string; position: string }>> {
+    const after = args.direction === 'after'
+    let q = this.db
+      .selectFrom('photos')
+      .select(['id', 'position'])
+      .where('ownerId', '=', args.ownerId)
+      .where('albumKey', '=', args.albumId ?? '')
+      .where('id', '!=', args.excludeId)
+    if (args.position !== null) q = q.where('position', after ? '>' : '<', args.position)
+    return q
+      .orderBy('position', after ? 'asc' : 'desc')
+      .orderBy('id', after ? 'asc' : 'desc')
+      .limit(args.limit)
+      .execute()
+  }
+
   async listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
     const rows = await this.db
       .selectFrom('photos')

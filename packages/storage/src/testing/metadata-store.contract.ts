@@ -221,6 +221,49 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(sorted(await store.findPhotosByOriginalKey(wanted))).toEqual(sorted(records))
       })
 
+      test('listAdjacentPositions: nearest first past a position, any state, from either end', async () => {
+        const a = album()
+        await store.insertAlbum(a)
+        const [p1, p2, p3, p4] = await insert(
+          photo({ albumId: a.id, position: 'a1' }),
+          photo({ albumId: a.id, position: 'a2', deletedAt: new Date('2024-03-04T05:06:07.008Z') }),
+          photo({ albumId: a.id, position: 'a3', pending: true }),
+          photo({ albumId: a.id, position: 'a4' }),
+        )
+        await insert(photo({ albumId: null, position: 'a2x' }))
+        const near = { ownerId, albumId: a.id, excludeId: p3!.id }
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: 'a1',
+            direction: 'after',
+            limit: 5,
+          }),
+        ).toEqual([
+          { id: p2!.id, position: 'a2' },
+          { id: p4!.id, position: 'a4' },
+        ])
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: null,
+            direction: 'before',
+            limit: 2,
+          }),
+        ).toEqual([
+          { id: p4!.id, position: 'a4' },
+          { id: p2!.id, position: 'a2' },
+        ])
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: 'a2',
+            direction: 'before',
+            limit: 9,
+          }),
+        ).toEqual([{ id: p1!.id, position: 'a1' }])
+      })
+
       test('lockPhoto returns the photo inside a transaction, or null', async () => {
         const [a] = await insert(photo())
         const got = await store.transaction(async (tx) => [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Darkroom } from '../../darkroom.js'
+import { MAX_POSITION_LENGTH } from '../../domain/position.js'
 import type { Caller } from '../../domain/types.js'
 import { ManualClock, makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
 
@@ -180,6 +181,36 @@ describe('photos.reorder', () => {
       await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })
     ).items.map((p) => p.id)
     expect(listed).toEqual(model)
+  })
+})
+
+describe('photos.reorder position keys', () => {
+  it('stay within MAX_POSITION_LENGTH under 2,000 adversarial moves into one gap, in order', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const photos = await seed(darkroom, alice, 24, album.id)
+    // One in the trash still holds its place among the re-spaced neighbours.
+    await darkroom.photos.delete(alice, { id: photos[3]!.id })
+    const model = photos.map((p) => p.id)
+    const [first, x, y] = [model[0]!, model[10]!, model[11]!]
+    let longest = 0
+    for (let i = 0; i < 2000; i++) {
+      // Always right after the first photo, two photos in turn: the gap there only narrows.
+      const id = i % 2 === 0 ? x : y
+      const moved = await darkroom.photos.reorder(alice, { id, after: first })
+      longest = Math.max(longest, moved.position.length)
+      model.splice(model.indexOf(id), 1)
+      model.splice(1, 0, id)
+    }
+    await darkroom.photos.restore(alice, { id: photos[3]!.id })
+    const listed = (
+      await darkroom.photos.list(alice, { albumId: album.id, sort: 'position', limit: 200 })
+    ).items
+    expect(listed.map((p) => p.id)).toEqual(model)
+    const keys = listed.map((p) => p.position)
+    expect(Math.max(...keys.map((k) => k.length))).toBeLessThanOrEqual(MAX_POSITION_LENGTH)
+    expect(longest).toBeLessThanOrEqual(MAX_POSITION_LENGTH)
+    expect(new Set(keys).size).toBe(keys.length)
   })
 })
 
