@@ -93,7 +93,20 @@ export function createProcedures(deps: ProcedureDeps) {
     return next({ ctx: { caller } })
   })
 
-  return { public: publicProcedure, authed: authedProcedure, upload: uploadProcedure }
+  /**
+   * For a procedure that adds a photo without uploading one (`photos.move` with `copy`): takes
+   * a token of the upload rate limit, as an upload request would, or throws `RATE_LIMITED`.
+   */
+  const limitAsUpload = async (ctx: RequestContext & { caller: Caller }): Promise<void> => {
+    await deps.rateLimit?.({ caller: ctx.caller, guest: false, headers: ctx.headers, ip: ctx.ip })
+  }
+
+  return {
+    public: publicProcedure,
+    authed: authedProcedure,
+    upload: uploadProcedure,
+    limitAsUpload,
+  }
 }
 
 export type Procedures = ReturnType<typeof createProcedures>

@@ -1,6 +1,9 @@
 /**
  * Blob keys are made from photo ids only: `photos/<id>/original` and
- * `photos/<id>/<variant>.<ext>`. The orphan sweep reads the photo id back from a key.
+ * `photos/<id>/<variant>.<ext>`, `<id>` being the photo whose ingest wrote them. A copy writes no
+ * blob: its row names its source's keys, so every key of a row sits under the folder of that
+ * row's `originalKey`. The orphan sweep and every delete read the photo id back from a key and
+ * ask which rows name `originalKey(id)` (`MetadataOps.findPhotosByOriginalKey`).
  */
 export function originalKey(photoId: string): string {
   return `photos/${photoId}/original`

@@ -117,6 +117,19 @@ export interface MetadataOps {
   getPhoto(id: string): Promise<PhotoRecord | null>
   /** The photos that exist among `ids`, in no particular order. */
   getPhotos(ids: readonly string[]): Promise<PhotoRecord[]>
+  /**
+   * The photos whose `originalKey` is among `keys`, trashed and pending included, in no
+   * particular order. A copy shares its source's blobs (its keys included), so one key may be
+   * named by several rows: this is how a delete and the orphan sweep tell whether a blob is still
+   * in use. Duplicate keys are allowed; an empty list finds nothing.
+   */
+  findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]>
+  /**
+   * Inside a transaction: the photo, locked against concurrent writers until the transaction
+   * ends (Postgres `FOR UPDATE`: a concurrent delete either commits first, and this returns null,
+   * or waits). Null when missing.
+   */
+  lockPhoto(id: string): Promise<PhotoRecord | null>
   /** The owner's photo with this checksum in this album (`null` album: outside any), trashed included. */
   findPhotoByChecksum(
     ownerId: string,
@@ -151,6 +164,20 @@ export interface MetadataOps {
     direction: 'before' | 'after'
     excludeId: string
   }): Promise<string | null>
+  /**
+   * Up to `limit` photos of that album (`null`: outside any) nearest to `position` in the given
+   * direction, strictly past it, nearest first, skipping `excludeId`, whatever their state
+   * (trashed and pending photos hold their places): their ids and positions, to re-space keys.
+   * A `null` position starts from the album's start (`after`) or end (`before`).
+   */
+  listAdjacentPositions(args: {
+    ownerId: string
+    albumId: string | null
+    position: string | null
+    direction: 'before' | 'after'
+    excludeId: string
+    limit: number
+  }): Promise<Array<{ id: string; position: string }>>
   /** Pending photos created before `cutoff`, oldest first. */
   listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]>
   /** Photos in the trash since before `cutoff` (`deletedAt < cutoff`), longest there first. */

@@ -287,6 +287,37 @@ class MemoryOps implements MetadataOps {
     return best
   }
 
+  async listAdjacentPositions(
+    args: Parameters<MetadataOps['listAdjacentPositions']>[0],
+  ): Promise<Array<{ id: string; position: string }>> {
+    this.#check()
+    const sign = args.direction === 'after' ? 1 : -1
+    return [...this.#s.photos.values()]
+      .filter(
+        (p) =>
+          p.ownerId === args.ownerId &&
+          p.albumId === args.albumId &&
+          p.id !== args.excludeId &&
+          (args.position === null || sign * compareBinary(p.position, args.position) > 0),
+      )
+      .sort(
+        (a, b) => sign * compareBinary(a.position, b.position) || sign * compareBinary(a.id, b.id),
+      )
+      .slice(0, args.limit)
+      .map((p) => ({ id: p.id, position: p.position }))
+  }
+
+  async findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]> {
+    this.#check()
+    const wanted = new Set(keys)
+    return [...this.#s.photos.values()].filter((p) => wanted.has(p.originalKey)).map(copy)
+  }
+
+  async lockPhoto(id: string): Promise<PhotoRecord | null> {
+    // Transactions are serialised as a whole, which is stronger than a row lock.
+    return this.getPhoto(id)
+  }
+
   async listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {
     this.#check()
     return [...this.#s.photos.values()]
@@ -586,6 +617,15 @@ export class MemoryMetadataStore implements MetadataStore {
   }
   getAdjacentPosition(args: Parameters<MetadataOps['getAdjacentPosition']>[0]) {
     return this.#read((ops) => ops.getAdjacentPosition(args))
+  }
+  listAdjacentPositions(args: Parameters<MetadataOps['listAdjacentPositions']>[0]) {
+    return this.#read((ops) => ops.listAdjacentPositions(args))
+  }
+  findPhotosByOriginalKey(keys: readonly string[]) {
+    return this.#read((ops) => ops.findPhotosByOriginalKey(keys))
+  }
+  lockPhoto(id: string) {
+    return this.#read((ops) => ops.lockPhoto(id))
   }
   listPendingBefore(cutoff: Date, limit: number) {
     return this.#read((ops) => ops.listPendingBefore(cutoff, limit))

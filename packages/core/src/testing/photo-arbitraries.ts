@@ -35,6 +35,14 @@ export const photoCommandArb: fc.Arbitrary<PhotoCommand> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('copy' as const),
+      pick: fc.nat(),
+      album: albumSlotArb,
+    }),
+  },
+  {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant('reorder' as const),

@@ -22,6 +22,7 @@ export type AlbumSlot = 0 | 1 | 2
 export type PhotoCommand =
   | { kind: 'upload'; album: AlbumSlot; count: number }
   | { kind: 'move'; pick: number; album: AlbumSlot }
+  | { kind: 'copy'; pick: number; album: AlbumSlot }
   | { kind: 'reorder'; pick: number; anchor: number; before: boolean }
   | { kind: 'delete'; pick: number; hard: boolean }
   | { kind: 'restore'; pick: number }
@@ -31,6 +32,8 @@ interface ModelPhoto {
   album: AlbumSlot
   rank: number
   trashed: boolean
+  /** The id of the upload whose bytes (and blobs) the photo has: its own, or its copy's source's. */
+  bytes: string
 }
 
 export class PhotoModel {
@@ -68,8 +71,13 @@ export class PhotoModel {
     return last
   }
 
-  added(id: string, album: AlbumSlot): void {
-    this.#photos.set(id, { id, album, rank: this.#last(album) + 1, trashed: false })
+  added(id: string, album: AlbumSlot, bytes = id): void {
+    this.#photos.set(id, { id, album, rank: this.#last(album) + 1, trashed: false, bytes })
+  }
+
+  /** True when the album (trash included) holds a photo of these bytes: a copy or move is `CONFLICT`. */
+  clashes(bytes: string, album: AlbumSlot): boolean {
+    return [...this.#photos.values()].some((p) => p.album === album && p.bytes === bytes)
   }
 
   moved(id: string, album: AlbumSlot): void {
@@ -153,11 +161,27 @@ export async function runPhotoCommand(
       }
       return
     }
-    case 'move': {
+    case 'move':
+    case 'copy': {
       const id = pickFrom(model.live(), command.pick)
       if (!id) return
-      await darkroom.photos.move(caller, { id, albumId: albumIdOf(run, command.album) })
-      model.moved(id, command.album)
+      const source = model.get(id)!
+      const copy = command.kind === 'copy'
+      const albumId = albumIdOf(run, command.album)
+      if ((copy || source.album !== command.album) && model.clashes(source.bytes, command.album)) {
+        await darkroom.photos.move(caller, { id, albumId, copy }).then(
+          () => {
+            throw new Error(`${command.kind} of ${id} into a clashing album succeeded`)
+          },
+          (error: { code?: string }) => {
+            if (error.code !== 'CONFLICT') throw error
+          },
+        )
+        return
+      }
+      const moved = await darkroom.photos.move(caller, { id, albumId, copy })
+      if (copy) model.added(moved.id, command.album, source.bytes)
+      else model.moved(id, command.album)
       return
     }
     case 'reorder': {
@@ -221,6 +245,30 @@ export async function compareWithModel(run: ModelRun, model: PhotoModel): Promis
   return mismatches
 }
 
+/**
+ * Copies share their source's blobs: after the orphan sweep has looked at every blob (whatever
+ * its age: the engine's clock and the blob store's need not agree), every live photo's original
+ * and variants must still open. Returns the ids of the photos that lost one.
+ */
+export async function lostBlobs(run: ModelRun, model: PhotoModel): Promise<string[]> {
+  const { darkroom, caller } = run
+  await darkroom.maintenance.sweepOrphans({ olderThanMs: -1e12 })
+  const lost: string[] = []
+  for (const id of model.live()) {
+    const photo = await darkroom.photos.get(caller, { id })
+    const names = Object.entries(photo.variants).filter(([, url]) => url !== null)
+    for (const [variant] of names) {
+      try {
+        const blob = await darkroom.photos.openBlob(caller, { id, variant, countDownload: false })
+        blob.stream.destroy()
+      } catch {
+        lost.push(`${id}/${variant}`)
+      }
+    }
+  }
+  return lost
+}
+
 // ---------------------------------------------------------------- properties
 
 /** A fresh engine for one property run (the in-memory adapters, SQLite ...). */
@@ -268,6 +316,10 @@ export async function checkAgainstModel(
         throw new Error(
           `after command ${i} ${JSON.stringify(command)}: ${JSON.stringify(mismatches)}`,
         )
+      }
+      const lost = await lostBlobs(run, model)
+      if (lost.length > 0) {
+        throw new Error(`after command ${i} ${JSON.stringify(command)}: blobs lost for ${lost}`)
       }
     }
   } finally {

@@ -179,6 +179,28 @@ class KyselyOps implements MetadataOps {
     return out
   }
 
+  async findPhotosByOriginalKey(keys: readonly string[]): Promise<PhotoRecord[]> {
+    const unique = [...new Set(keys)]
+    const out: PhotoRecord[] = []
+    for (let i = 0; i < unique.length; i += IN_CHUNK) {
+      const rows = await this.db
+        .selectFrom('photos')
+        .selectAll()
+        .where('originalKey', 'in', unique.slice(i, i + IN_CHUNK))
+        .execute()
+      out.push(...rows.map(toPhoto))
+    }
+    return out
+  }
+
+  async lockPhoto(id: string): Promise<PhotoRecord | null> {
+    let q = this.db.selectFrom('photos').selectAll().where('id', '=', id)
+    // SQLite: the transaction began IMMEDIATE and holds the database's write lock already.
+    if (this.dialect === 'postgres') q = q.forUpdate()
+    const row = await q.executeTakeFirst()
+    return row ? toPhoto(row) : null
+  }
+
   async findPhotoByChecksum(
     ownerId: string,
     albumId: string | null,
@@ -323,6 +345,29 @@ class KyselyOps implements MetadataOps {
       .limit(1)
       .executeTakeFirst()
     return row?.position ?? null
+  }
+
+  async listAdjacentPositions(args: {
+    ownerId: string
+    albumId: string | null
+    position: string | null
+    direction: 'before' | 'after'
+    excludeId: string
+    limit: number
+  }): Promise<Array<{ id: string; position: string }>> {
+    const after = args.direction === 'after'
+    let q = this.db
+      .selectFrom('photos')
+      .select(['id', 'position'])
+      .where('ownerId', '=', args.ownerId)
+      .where('albumKey', '=', args.albumId ?? '')
+      .where('id', '!=', args.excludeId)
+    if (args.position !== null) q = q.where('position', after ? '>' : '<', args.position)
+    return q
+      .orderBy('position', after ? 'asc' : 'desc')
+      .orderBy('id', after ? 'asc' : 'desc')
+      .limit(args.limit)
+      .execute()
   }
 
   async listPendingBefore(cutoff: Date, limit: number): Promise<PhotoRecord[]> {

@@ -187,6 +187,92 @@ export function describeMetadataStoreContract(options: MetadataStoreContractOpti
         expect(sorted(await store.getPhotos(wanted))).toEqual(sorted(records))
       })
 
+      test('findPhotosByOriginalKey finds every row naming a key: a photo and its copies', async () => {
+        const [source, other] = await insert(photo(), photo())
+        const elsewhere = album()
+        await store.insertAlbum(elsewhere)
+        const copy = photo({
+          originalKey: source!.originalKey,
+          variants: source!.variants,
+          checksum: source!.checksum,
+          albumId: elsewhere.id,
+          deletedAt: new Date('2024-02-03T04:05:06.007Z'),
+        })
+        await insert(copy)
+        const got = await store.findPhotosByOriginalKey([
+          source!.originalKey,
+          source!.originalKey,
+          'photos/none/original',
+        ])
+        expect(sorted(got)).toEqual(sorted([source!, copy]))
+        expect(got.find((p) => p.id === copy.id)).toEqual(copy)
+        expect(sorted(await store.findPhotosByOriginalKey([other!.originalKey]))).toEqual([
+          other!.id,
+        ])
+        expect(await store.findPhotosByOriginalKey([])).toEqual([])
+      })
+
+      test('findPhotosByOriginalKey handles many keys', async () => {
+        const records = await insert(...Array.from({ length: 30 }, () => photo()))
+        const wanted = [
+          ...records.map((r) => r.originalKey),
+          ...Array.from({ length: 1200 }, () => `photos/${randomUUID()}/original`),
+        ]
+        expect(sorted(await store.findPhotosByOriginalKey(wanted))).toEqual(sorted(records))
+      })
+
+      test('listAdjacentPositions: nearest first past a position, any state, from either end', async () => {
+        const a = album()
+        await store.insertAlbum(a)
+        const [p1, p2, p3, p4] = await insert(
+          photo({ albumId: a.id, position: 'a1' }),
+          photo({ albumId: a.id, position: 'a2', deletedAt: new Date('2024-03-04T05:06:07.008Z') }),
+          photo({ albumId: a.id, position: 'a3', pending: true }),
+          photo({ albumId: a.id, position: 'a4' }),
+        )
+        await insert(photo({ albumId: null, position: 'a2x' }))
+        const near = { ownerId, albumId: a.id, excludeId: p3!.id }
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: 'a1',
+            direction: 'after',
+            limit: 5,
+          }),
+        ).toEqual([
+          { id: p2!.id, position: 'a2' },
+          { id: p4!.id, position: 'a4' },
+        ])
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: null,
+            direction: 'before',
+            limit: 2,
+          }),
+        ).toEqual([
+          { id: p4!.id, position: 'a4' },
+          { id: p2!.id, position: 'a2' },
+        ])
+        expect(
+          await store.listAdjacentPositions({
+            ...near,
+            position: 'a2',
+            direction: 'before',
+            limit: 9,
+          }),
+        ).toEqual([{ id: p1!.id, position: 'a1' }])
+      })
+
+      test('lockPhoto returns the photo inside a transaction, or null', async () => {
+        const [a] = await insert(photo())
+        const got = await store.transaction(async (tx) => [
+          await tx.lockPhoto(a!.id),
+          await tx.lockPhoto(randomUUID()),
+        ])
+        expect(got).toEqual([a, null])
+      })
+
       test('insertPhoto with an existing id throws CONFLICT', async () => {
         const [a] = await insert(photo())
         await expect(store.insertPhoto(photo({ id: a!.id }))).rejects.toMatchObject({

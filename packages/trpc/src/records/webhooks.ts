@@ -58,7 +58,10 @@ export async function create(
   deps: KeyDeps & WebhookRules = {},
 ): Promise<CreatedWebhook> {
   // Subscribing changes what the server does on the owner's behalf: a write, like uploading.
+  // And every delivery carries the photo as `photos.get` shows it (EXIF, GPS, caption): a key
+  // that may not read photos may not have them sent somewhere either.
   requireScope(caller, 'photos.write')
+  requireScope(caller, 'photos.read')
   const url = await checkWebhookUrl(input.url, deps.urlPolicy)
   const max = deps.maxPerOwner ?? DEFAULT_MAX_WEBHOOKS_PER_OWNER
   const current = (await serverStore.listWebhooks(caller.ownerId)).length

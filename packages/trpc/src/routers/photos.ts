@@ -61,7 +61,11 @@ export function photosRouter(p: Procedures) {
     move: p.authed
       .input(movePhotoInput)
       .output(photoSchema)
-      .mutation(({ ctx, input }) => ctx.darkroom.photos.move(ctx.caller, input)),
+      .mutation(async ({ ctx, input }) => {
+        // A copy adds a photo as an upload does, and counts against the same rate limit.
+        if (input.copy) await p.limitAsUpload(ctx)
+        return ctx.darkroom.photos.move(ctx.caller, input)
+      }),
 
     reorder: p.authed
       .input(reorderPhotoInput)

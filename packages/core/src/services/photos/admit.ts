@@ -1,3 +1,4 @@
+import { DarkroomError } from '../../errors.js'
 import { positionAfter } from '../../domain/position.js'
 import type { Caller, PhotoRecord } from '../../domain/types.js'
 import type { MetadataOps } from '../../ports/metadata-store.js'
@@ -8,14 +9,22 @@ import { loadOwnAlbum, loadOwnPhoto } from './shared.js'
 /**
  * What `admit` writes:
  * - `insert`: a new row (an upload, a copy) at the end of its album; counts one photo and its
- *   bytes;
+ *   bytes (a copy's too, though it shares its source's blobs);
  * - `move`: a photo into `albumId` (or out of any album), at its end; counts one photo unless the
  *   photo is in the trash, and no bytes (they are stored already);
  * - `restore`: a photo out of the trash, where it was; counts one photo, no bytes. A photo that
  *   is not in the trash is returned as it is.
  */
 export type Admission = { caller: Caller } & (
-  | { kind: 'insert'; record: PhotoRecord }
+  | {
+      kind: 'insert'
+      record: PhotoRecord
+      /**
+       * A copy: the id of the photo whose blobs `record` names. It is locked in the transaction
+       * and must still be the caller's and name the same original, or the insert is `NOT_FOUND`.
+       */
+      sharesBlobsOf?: string
+    }
   | { kind: 'move'; photoId: string; albumId: string | null }
   | { kind: 'restore'; photoId: string }
 )
@@ -50,6 +59,14 @@ type Of<K extends Admission['kind']> = Extract<Admission, { kind: K }>
 async function insert(ctx: ServiceContext, tx: MetadataOps, admission: Of<'insert'>) {
   const { caller, record } = admission
   await lockRoom(ctx, tx, { caller, albumId: record.albumId, addPhotos: 1, addBytes: record.size })
+  if (admission.sharesBlobsOf !== undefined) {
+    // Under the source's row lock: a hard delete of it commits before (and we refuse) or after
+    // this row is visible (and it keeps the blobs).
+    const source = await tx.lockPhoto(admission.sharesBlobsOf)
+    if (!source || source.ownerId !== caller.ownerId || source.originalKey !== record.originalKey) {
+      throw DarkroomError.notFound('Photo', admission.sharesBlobsOf)
+    }
+  }
   const row = { ...record, position: await endOf(tx, caller, record.albumId) }
   await tx.insertPhoto(row)
   return row

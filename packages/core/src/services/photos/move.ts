@@ -1,17 +1,16 @@
 import { DarkroomError } from '../../errors.js'
-import { originalKey, variantKey } from '../../domain/blob-keys.js'
 import { NO_COUNTS, toPhoto } from '../../domain/photo.js'
 import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
 import { requireScope } from '../../internal/access.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
-import { deleteBlobsQuietly, loadOwnAlbum, loadOwnPhoto } from './shared.js'
+import { loadOwnAlbum, loadOwnPhoto } from './shared.js'
 
 export interface MovePhotoInput {
   id: string
   /** The album to move (or copy) into; `null` takes the photo out of any album. */
   albumId: string | null
-  /** Copy instead of move: a new photo with its own id and its own copy of the blobs. */
+  /** Copy instead of move: a new photo with its own id, sharing the source's blobs. */
   copy?: boolean
 }
 
@@ -57,38 +56,36 @@ async function movePhoto(
   return photo
 }
 
+/**
+ * A copy is a new row that shares the source's blobs (the same keys): no byte is written, and a
+ * blob stays until the last row naming it is gone (`keptBlobKeys`). Its bytes still count
+ * against the owner's quota, as an upload's would. `admit` locks the source inside its
+ * transaction, so a concurrent hard delete of the source either commits first (the copy is then
+ * `NOT_FOUND`) or finds the copy before it removes any blob.
+ */
 async function copyPhoto(
   ctx: ServiceContext,
   caller: Caller,
   source: PhotoRecord,
   albumId: string | null,
 ): Promise<Photo> {
-  const id = ctx.ids.newId()
-  const variants = source.variants.map((v) => ({
-    ...v,
-    key: variantKey(id, v.name, v.key.slice(v.key.lastIndexOf('.') + 1)),
-  }))
   const copy: PhotoRecord = {
     ...source,
-    id,
+    id: ctx.ids.newId(),
     albumId,
-    originalKey: originalKey(id),
-    variants,
     deletedAt: null,
     createdAt: ctx.clock.now(),
     updatedAt: ctx.clock.now(),
     ...NO_COUNTS,
   }
-  const written = [copy.originalKey, ...variants.map((v) => v.key)]
-  let admitted: PhotoRecord
-  try {
-    await ctx.blobs.copy(source.originalKey, copy.originalKey)
-    await Promise.all(source.variants.map((v, i) => ctx.blobs.copy(v.key, variants[i]!.key)))
-    admitted = await admit(ctx, { caller, kind: 'insert', record: copy })
-  } catch (error) {
-    await deleteBlobsQuietly(ctx, written)
+  const admitted = await admit(ctx, {
+    caller,
+    kind: 'insert',
+    record: copy,
+    sharesBlobsOf: source.id,
+  }).catch((error: unknown) => {
     throw conflictAsDuplicate(error, albumId)
-  }
+  })
   const photo = toPhoto(admitted, ctx.config)
   await ctx.events.emit([
     ctx.events.make('photo.uploaded', caller.ownerId, photo.id, { photo, copiedFrom: source.id }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Darkroom } from '../../darkroom.js'
+import { MAX_POSITION_LENGTH } from '../../domain/position.js'
 import type { Caller } from '../../domain/types.js'
 import { ManualClock, makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
 
@@ -15,6 +16,12 @@ async function seed(darkroom: Darkroom, caller: Caller, n: number, albumId: stri
   )
   const { uploaded } = await darkroom.photos.upload(caller, { albumId, files })
   return uploaded.sort((a, b) => a.index - b.index)
+}
+
+async function blobKeys(blobs: { list(prefix: string): AsyncIterable<{ key: string }> }) {
+  const keys: string[] = []
+  for await (const blob of blobs.list('photos/')) keys.push(blob.key)
+  return keys.sort()
 }
 
 describe('photos.list', () => {
@@ -177,8 +184,67 @@ describe('photos.reorder', () => {
   })
 })
 
+describe('photos.reorder position keys', () => {
+  it('stay within MAX_POSITION_LENGTH under 2,000 adversarial moves into one gap, in order', async () => {
+    const { darkroom } = await makeTestDarkroom({ config: { concurrency: 1 } })
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const photos = await seed(darkroom, alice, 24, album.id)
+    // One in the trash still holds its place among the re-spaced neighbours.
+    await darkroom.photos.delete(alice, { id: photos[3]!.id })
+    const model = photos.map((p) => p.id)
+    const [first, x, y] = [model[0]!, model[10]!, model[11]!]
+    let longest = 0
+    for (let i = 0; i < 2000; i++) {
+      // Always right after the first photo, two photos in turn: the gap there only narrows.
+      const id = i % 2 === 0 ? x : y
+      const moved = await darkroom.photos.reorder(alice, { id, after: first })
+      longest = Math.max(longest, moved.position.length)
+      model.splice(model.indexOf(id), 1)
+      model.splice(1, 0, id)
+    }
+    await darkroom.photos.restore(alice, { id: photos[3]!.id })
+    const listed = (
+      await darkroom.photos.list(alice, { albumId: album.id, sort: 'position', limit: 200 })
+    ).items
+    expect(listed.map((p) => p.id)).toEqual(model)
+    const keys = listed.map((p) => p.position)
+    expect(Math.max(...keys.map((k) => k.length))).toBeLessThanOrEqual(MAX_POSITION_LENGTH)
+    expect(longest).toBeLessThanOrEqual(MAX_POSITION_LENGTH)
+    expect(new Set(keys).size).toBe(keys.length)
+  })
+})
+
 describe('photos.move, delete, restore', () => {
-  it('moves to another album or none, and copies with new blobs', async () => {
+  it('copies share their source blobs: a delete in any order keeps them while a row uses them', async () => {
+    const { darkroom, blobs, clock } = await makeTestDarkroom()
+    const a1 = await darkroom.albums.create(alice, { title: 'One' })
+    const a2 = await darkroom.albums.create(alice, { title: 'Two' })
+    const [p] = await seed(darkroom, alice, 1)
+    const keysBefore = await blobKeys(blobs)
+    const copy = await darkroom.photos.move(alice, { id: p!.id, albumId: a1.id, copy: true })
+    const copyOfCopy = await darkroom.photos.move(alice, {
+      id: copy.id,
+      albumId: a2.id,
+      copy: true,
+    })
+    expect(await blobKeys(blobs)).toEqual(keysBefore)
+    // Quota counts each copy's bytes.
+    expect((await darkroom.owners.me(alice)).usedBytes).toBe(p!.size * 3)
+    const sweep = () => darkroom.maintenance.sweepOrphans({ olderThanMs: -1e12 })
+    await darkroom.photos.delete(alice, { id: p!.id, hard: true })
+    await darkroom.photos.delete(alice, { id: copy.id })
+    await sweep()
+    clock.advance(40 * 24 * 3_600_000)
+    await darkroom.maintenance.purgeTrash()
+    await sweep()
+    expect(await blobKeys(blobs)).toEqual(keysBefore)
+    const opened = await darkroom.photos.openBlob(alice, { id: copyOfCopy.id, variant: 'original' })
+    opened.stream.destroy()
+    await darkroom.photos.delete(alice, { id: copyOfCopy.id, hard: true })
+    expect(await blobKeys(blobs)).toEqual([])
+  })
+
+  it('moves to another album or none, and copies', async () => {
     const { darkroom, blobs } = await makeTestDarkroom()
     const a1 = await darkroom.albums.create(alice, { title: 'One' })
     const a2 = await darkroom.albums.create(alice, { title: 'Two', photoCap: 1 })
@@ -187,7 +253,7 @@ describe('photos.move, delete, restore', () => {
     expect(moved.albumId).toBe(a2.id)
     const copy = await darkroom.photos.move(alice, { id: p!.id, albumId: a1.id, copy: true })
     expect(copy.id).not.toBe(p!.id)
-    expect(await blobs.stat(`photos/${copy.id}/original`)).not.toBeNull()
+    expect(await blobs.stat(`photos/${copy.id}/original`)).toBeNull()
     // a2 is at its cap of 1
     await expect(
       darkroom.photos.move(alice, { id: copy.id, albumId: a2.id }),

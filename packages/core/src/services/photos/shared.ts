@@ -1,5 +1,5 @@
 import { DarkroomError } from '../../errors.js'
-import { photoIdOfKey } from '../../domain/blob-keys.js'
+import { originalKey, photoIdOfKey } from '../../domain/blob-keys.js'
 import { isPubliclyVisible } from '../../internal/access.js'
 import type { AlbumRecord, Caller, PhotoRecord } from '../../domain/types.js'
 import type { MetadataOps } from '../../ports/metadata-store.js'
@@ -99,13 +99,14 @@ export async function deleteUnreferencedBlobs(
 }
 
 /**
- * Which of `keys` must stay: those a photo row references (read back from each key's photo id,
- * as keys are made from ids) and those retained on purpose (`preserveOnDisk`). The one rule of
- * the orphan sweep and of every delete.
+ * Which of `keys` must stay: those a photo row references and those retained on purpose
+ * (`preserveOnDisk`). The one rule of the orphan sweep and of every delete. A key's rows are
+ * found from the photo id it is made from: the photo that wrote it and every copy sharing its
+ * blobs name `originalKey(id)` (see `blob-keys.ts`).
  */
 export async function keptBlobKeys(db: MetadataOps, keys: readonly string[]): Promise<Set<string>> {
   const ids = [...new Set(keys.map(photoIdOfKey).filter((id) => id !== null))]
-  const rows = ids.length > 0 ? await db.getPhotos(ids) : []
+  const rows = ids.length > 0 ? await db.findPhotosByOriginalKey(ids.map(originalKey)) : []
   const kept = new Set(rows.flatMap(blobKeysOf))
   for (const key of await db.findRetainedBlobs(keys)) kept.add(key)
   return kept

@@ -7,6 +7,7 @@ import { retainedBlobs } from './0004-retained-blobs.js'
 import { trashIndex } from './0005-trash-index.js'
 import { manualDimensions } from './0006-manual-dimensions.js'
 import { uploadsByOwner } from './0007-uploads-by-owner.js'
+import { photosByOriginalKey } from './0009-photos-by-original-key.js'
 
 /**
  * Migrations live in code, in order: no folder is scanned, so the bundle and the tests run the
@@ -27,6 +28,7 @@ export const metadataMigrations: readonly MetadataMigration[] = [
   trashIndex,
   manualDimensions,
   uploadsByOwner,
+  photosByOriginalKey,
 ]
 
 /** The kysely `MigrationProvider` over `metadataMigrations` for one dialect. */
