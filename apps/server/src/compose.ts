@@ -15,7 +15,13 @@ import {
   type DarkroomHandlerOptions,
 } from '@darkroom/http'
 import { createFsBlobStore, createSqliteStore, type KyselyMetadataStore } from '@darkroom/storage'
-import { createApiKey, OutboxEventSink, type AppRouter, type Authenticate } from '@darkroom/trpc'
+import {
+  createApiKey,
+  createSignInCode,
+  OutboxEventSink,
+  type AppRouter,
+  type Authenticate,
+} from '@darkroom/trpc'
 import type { ServerConfig } from './config.js'
 import { createListener, type Listener } from './http/listener.js'
 import { createMetricsRoute } from './http/metrics-route.js'
@@ -77,8 +83,11 @@ export interface Composed {
   config: ServerConfig
   logger: Logger
   signingSecret: string
-  /** Creates an admin API key if the database has none; returns it (shown once) or null. */
-  ensureAdminKey(): Promise<string | null>
+  /**
+   * Creates an admin API key if the database has none; returns it (shown once) with a one-time
+   * sign-in code for it (10 minutes; the gallery link), or null.
+   */
+  ensureAdminKey(): Promise<{ key: string; signInCode: string } | null>
   /**
    * Listens on the configured host and port (and `METRICS_PORT`); resolves with the URL.
    * Rejects with a `ListenError` (its message is the line to print).
@@ -178,6 +187,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
+    trustProxy: config.trustProxy,
     profiles: config.profiles,
     webhooks: config.webhookRules,
     uploads: {
@@ -315,12 +325,13 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     async ensureAdminKey() {
       if ((await serverStore.countApiKeys()) > 0) return null
-      const { key } = await createApiKey(
+      const { key, apiKey } = await createApiKey(
         serverStore,
         { ownerId: 'admin', name: 'admin (first start)', scopes: ['admin'] },
         { clock },
       )
-      return key
+      const { code } = await createSignInCode(serverStore, { keyId: apiKey.id }, { clock })
+      return { key, signInCode: code }
     },
     async listen() {
       const url = await listener.listen()

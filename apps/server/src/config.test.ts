@@ -17,8 +17,10 @@ describe('loadConfig', () => {
       blobs: { kind: 'fs', root: join(resolve('./data'), 'blobs') },
       signingSecret: null,
       guestUploads: false,
+      trustProxy: false,
       logLevel: 'info',
     })
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true)
   })
 
   it('maps limits and names every bad variable', () => {

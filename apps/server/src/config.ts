@@ -59,6 +59,8 @@ export interface ServerConfig {
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
+  /** Behind a TLS-terminating proxy the operator runs: honour `X-Forwarded-Proto` (`TRUST_PROXY`). */
+  trustProxy: boolean
   /** Timeouts and socket caps of the main listener (`HTTP_*`); see http/listener.ts. */
   connections: ConnectionLimits
   /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
@@ -185,6 +187,7 @@ const envSchema = z.object({
   MAX_INPUT_MEGAPIXELS: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
+  TRUST_PROXY: bool.optional(),
   PROFILES: z.string().trim().optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(1, 3_600_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: int(1, 24 * 3_600_000).optional(),
@@ -314,6 +317,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: e.LOG_LEVEL ?? 'info',
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
+    trustProxy: e.TRUST_PROXY ?? false,
     profiles,
     connections: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,

@@ -7,8 +7,9 @@ import { createListener, ListenError, type Listener } from './http/listener.js'
 import { createLogger } from './logger.js'
 
 /**
- * Starts the server from env: config, compose, listen, print the URL (and the admin key on the
- * first start), and stop gracefully on SIGTERM or SIGINT (a second signal exits at once).
+ * Starts the server from env: config, compose, listen, print the URL (and, on the first start,
+ * the admin key and a one-time sign-in link for the gallery), and stop gracefully on SIGTERM or
+ * SIGINT (a second signal exits at once).
  *
  * The ports are bound first, before the data folder, the signing secret, the database or the
  * admin key are created: a start that cannot listen (a busy port, a foreign address, a port
@@ -30,19 +31,22 @@ export async function serve(env: Record<string, string | undefined> = process.en
     console.error(line)
     process.exit(1)
   }
-  const { config, logger, app, key, url } = started
+  const { config, logger, app, admin, url } = started
   logger.info({ url, dataDir: config.dataDir }, 'Darkroom is listening')
   console.log(`Darkroom is listening on ${url}`)
   if (app.metricsUrl) console.log(`Metrics (no key needed): ${app.metricsUrl}/metrics`)
-  if (key) {
+  if (admin) {
     console.log(
-      `\nFirst start: an admin API key was created. It is shown only this once:\n\n  ${key}\n`,
+      `\nFirst start: an admin API key was created. It is shown only this once:\n\n  ${admin.key}\n`,
     )
   }
   if (config.galleryDir && existsSync(join(config.galleryDir, 'index.html'))) {
-    // The fragment never reaches the server; the page reads the key, keeps it and clears it.
-    const gallery = key ? `${url}/#key=${key}` : `${url}/`
-    console.log(`Open the web gallery: ${gallery}${key ? ' (signs you in)' : ''}`)
+    // Never the key in a URL (history, logs, a shared screen): a one-time code that the page
+    // exchanges for a session, within 10 minutes. The fragment never reaches a server log.
+    const gallery = admin ? `${url}/#code=${admin.signInCode}` : `${url}/`
+    console.log(
+      `Open the web gallery: ${gallery}${admin ? ' (signs you in once, within 10 minutes)' : ''}`,
+    )
   }
 
   let stopping = false
@@ -106,8 +110,8 @@ async function start(env: Record<string, string | undefined>) {
     })
     try {
       const url = await app.listen()
-      const key = await app.ensureAdminKey()
-      return { config, logger, app, key, url }
+      const admin = await app.ensureAdminKey()
+      return { config, logger, app, admin, url }
     } catch (error) {
       await app.close(0).catch(() => undefined)
       throw error

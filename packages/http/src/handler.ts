@@ -11,6 +11,7 @@ import {
   combineAuthenticators,
   createAppRouter,
   FILE_FIELDS,
+  sessionAuthenticator,
   MAX_FORM_FILE_BYTES,
   type AppRouter,
   type Authenticate,
@@ -35,7 +36,7 @@ import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
-import { createSessionRoute, withKeyCookie } from './session.js'
+import { createSessionRoute, withSessionCookie } from './session.js'
 import { createTrpcRoute } from './trpc-route.js'
 
 export interface DarkroomHandlerOptions {
@@ -59,6 +60,12 @@ export interface DarkroomHandlerOptions {
    * Mounted in Express with `app.use('/media', handler.node)` it is still `/media`.
    */
   basePath?: string
+  /**
+   * The handler sits behind a reverse proxy you run that terminates TLS: its
+   * `X-Forwarded-Proto: https` then counts as https (the session cookie gets `Secure`). Leave it
+   * off (the default) when clients reach the handler directly: they could send the header too.
+   */
+  trustProxy?: boolean
   /** Browser pages of other origins allowed to call it; default none (same origin only). */
   cors?: CorsOptions | false
   /** Anonymous uploads (tRPC `photos.upload` and tus) as owner `guest`; default false. */
@@ -151,12 +158,13 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   const basePath = normalizeBasePath(options.basePath ?? '')
   const guestUploads = options.guestUploads ?? false
   const apiKeys = apiKeyAuthenticator(serverStore, { clock })
-  const authenticate: Authenticate =
-    options.apiKeys === false
-      ? (options.authenticate ?? (async () => null))
-      : options.authenticate
-        ? combineAuthenticators(apiKeys, options.authenticate)
-        : apiKeys
+  // Session tokens (`ds_`, from `/session`) stand for a key or an app's caller: always on.
+  const sessions = sessionAuthenticator(serverStore, { clock })
+  const authenticate: Authenticate = combineAuthenticators(
+    ...(options.apiKeys === false ? [] : [apiKeys]),
+    sessions,
+    ...(options.authenticate ? [options.authenticate] : []),
+  )
 
   const uploadLimiter = new UploadRateLimiter({
     perMinute: options.uploads?.perMinute ?? 600,
@@ -225,8 +233,8 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   const unsubscribe = darkroom.events.on('photo.deleted', (event) => {
     if (event.subjectId) void cache.evict(event.subjectId).catch(() => undefined)
   })
-  // Pictures also accept the key from the gallery's HttpOnly cookie (see session.ts).
-  const pictureAuth = withKeyCookie(authenticate)
+  // Pictures also accept the gallery's HttpOnly session cookie (see session.ts).
+  const pictureAuth = withSessionCookie(authenticate)
   const image = createImageRoute({
     darkroom,
     authenticate: pictureAuth,
@@ -249,7 +257,14 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     clock,
   })
   const health = createHealthRoute({ serverStore, darkroom, logger })
-  const session = createSessionRoute({ authenticate, basePath, logger })
+  const session = createSessionRoute({
+    authenticate,
+    serverStore,
+    basePath,
+    trustProxy: options.trustProxy ?? false,
+    logger,
+    clock,
+  })
   const api = createApiRoute({
     router,
     darkroom,

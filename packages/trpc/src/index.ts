@@ -20,6 +20,22 @@ export {
   isApiKeyShaped,
 } from './records/api-keys.js'
 export type { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey, KeyDeps } from './records/api-keys.js'
+export {
+  SESSION_TOKEN_PREFIX,
+  SESSION_TTL_MS,
+  SIGN_IN_CODE_PREFIX,
+  SIGN_IN_CODE_TTL_MS,
+  callerOfSession,
+  createSession,
+  createSignInCode,
+  exchangeSignInCode,
+  inspectSignInCode,
+  isSessionTokenShaped,
+  isSignInCodeShaped,
+  revokeSessionToken,
+  sessionAuthenticator,
+} from './records/sessions.js'
+export type { CreatedSession, CreatedSignInCode } from './records/sessions.js'
 export { WEBHOOK_EVENT_TYPES, DEFAULT_MAX_WEBHOOKS_PER_OWNER } from './records/webhooks.js'
 export type { WebhookRules } from './records/webhooks.js'
 export { checkWebhookUrl, vetAddress, hostOf } from './records/webhook-url.js'

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeJpeg } from '@darkroom/core/testing'
+import { createSignInCode, hashApiKey } from '@darkroom/trpc'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -162,10 +163,11 @@ describe.skipIf(!hasChromium)('web gallery in chromium', () => {
     // The picture cookie is HttpOnly: scripts do not see it.
     expect(await page.evaluate(() => document.cookie)).toBe('')
     const cookies = await context.cookies(server.url)
-    expect(cookies.find((c) => c.name === 'darkroom_key')).toMatchObject({
-      httpOnly: true,
-      sameSite: 'Strict',
-    })
+    const cookie = cookies.find((c) => c.name === 'darkroom_session')
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' })
+    // It carries a session id, never the key (issue 15 #12).
+    expect(cookie!.value).toMatch(/^ds_/)
+    expect(cookies.some((c) => c.value.includes(key))).toBe(false)
   })
 
   it('creates an album with a cap', async () => {
@@ -414,17 +416,85 @@ describe.skipIf(!hasChromium)('web gallery in chromium', () => {
     await page.screenshot({ path: join(artifacts, 'gallery-phone.png') })
   })
 
-  it('signs out, and signs in by itself from the printed #key= link', async () => {
+  /** A one-time sign-in link for `ownerId`, as `darkroom keys code` prints it. */
+  const signInLink = async (ownerId: string) => {
+    const otherKey = await server.key(ownerId)
+    const record = await server.app.serverStore.findApiKeyByHash(hashApiKey(otherKey))
+    const { code } = await createSignInCode(server.app.serverStore, { keyId: record!.id })
+    return { otherKey, link: `${server.url}/#code=${code}` }
+  }
+  const signedInAs = () => page.locator('.signed-in-as strong').textContent()
+
+  it('an old #key= link for someone else does not switch identity: it is refused in words', async () => {
     await page.setViewportSize({ width: 1280, height: 900 })
+    const mallory = await server.key('mallory')
+    await page.goto(`${server.url}/#key=${mallory}`)
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/no longer signs in/)
+    // The key left the address bar, and nothing changed hands.
+    expect(page.url()).not.toContain(mallory)
+    expect(await page.evaluate(() => localStorage.getItem('darkroom.apiKey'))).toBe(key)
+    expect(await signedInAs()).toBe('gallery-tester')
+    await shot('gallery-key-link-refused.png')
+  })
+
+  it('a sign-in link for B while A is signed in asks first; the default keeps A', async () => {
+    const { link } = await signInLink('bob')
+    await page.goto(link)
+    const dialog = page.getByRole('alertdialog')
+    await dialog.waitFor()
+    // The code left the address bar at once, before anything was decided.
+    expect(page.url()).toBe(`${server.url}/`)
+    expect(await dialog.textContent()).toMatch(
+      /You are signed in as gallery-tester\. This link signs in as bob instead/,
+    )
+    await shot('gallery-switch-confirm.png')
+    // The focused, default answer keeps the current identity.
+    const focused = await page.evaluate(() => document.activeElement?.textContent)
+    expect(focused).toBe('Stay signed in as gallery-tester')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'All photos' }).waitFor()
+    expect(await signedInAs()).toBe('gallery-tester')
+    expect(await page.evaluate(() => localStorage.getItem('darkroom.apiKey'))).toBe(key)
+
+    // Confirmed, the switch happens: to a session token, not a key.
+    const second = await signInLink('bob')
+    await page.goto(second.link)
+    await page.getByRole('button', { name: 'Sign in as bob' }).click()
+    await expect.poll(signedInAs).toBe('bob')
+    const stored = await page.evaluate(() => ({
+      key: localStorage.getItem('darkroom.apiKey'),
+      token: localStorage.getItem('darkroom.sessionToken'),
+    }))
+    expect(stored.key).toBeNull()
+    expect(stored.token).toMatch(/^ds_/)
+    await shot('gallery-switched-to-bob.png')
+    // The code was used: opening the link again signs nobody in.
+    await page.goto(second.link)
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/not valid/)
+    expect(await signedInAs()).toBe('bob')
+  })
+
+  it('signs out; a sign-in link then still asks, and signs in once confirmed', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByLabel('API key').waitFor()
-    expect(await page.evaluate(() => localStorage.getItem('darkroom.apiKey'))).toBeNull()
-    expect((await context.cookies(server.url)).map((c) => c.name)).not.toContain('darkroom_key')
-
+    expect(await page.evaluate(() => localStorage.getItem('darkroom.sessionToken'))).toBeNull()
+    expect((await context.cookies(server.url)).map((c) => c.name)).not.toContain('darkroom_session')
+    // An old key link, signed out: refused too (someone else's key would sign you in as them).
     await page.goto(`${server.url}/#key=${key}`)
-    await page.getByRole('heading', { name: 'All photos' }).waitFor()
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/no longer signs in/)
     expect(page.url()).toBe(`${server.url}/`)
-    expect(await page.evaluate(() => localStorage.getItem('darkroom.apiKey'))).toBe(key)
+    expect(await page.evaluate(() => localStorage.getItem('darkroom.apiKey'))).toBeNull()
+    await shot('gallery-key-link-refused-signed-out.png')
+
+    const { link } = await signInLink('gallery-tester')
+    await page.goto(link)
+    await page.getByRole('alertdialog').waitFor()
+    expect(await page.getByRole('alertdialog').textContent()).toMatch(
+      /This link signs you in as gallery-tester/,
+    )
+    await page.getByRole('button', { name: 'Sign in as gallery-tester' }).click()
+    await page.getByRole('heading', { name: 'All photos' }).waitFor()
+    expect(await signedInAs()).toBe('gallery-tester')
     expect(problems).toEqual([])
   })
 })

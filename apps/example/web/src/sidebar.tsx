@@ -10,8 +10,11 @@ export function Sidebar({
   onView,
   onAlbumCreated,
   onSignOut,
+  ownerId,
 }: {
   client: DarkroomClient
+  /** Who is signed in: shown beside Sign out, so that a switch of identity is visible. */
+  ownerId: string
   albums: Album[]
   view: View
   onView: (view: View) => void
@@ -102,6 +105,9 @@ export function Sidebar({
           </p>
         )}
       </form>
+      <p className="signed-in-as hint">
+        Signed in as <strong>{ownerId}</strong>
+      </p>
       <button type="button" className="sign-out" onClick={onSignOut}>
         Sign out
       </button>

@@ -54,8 +54,10 @@ export function SignIn({
         )}
       </form>
       <p id="key-help" className="hint">
-        The server prints an admin key on its first start (<code>npm start</code>), with a link that
-        signs you in. Make another with <code>npx darkroom keys create --owner &lt;you&gt;</code>.
+        The server prints an admin key on its first start (<code>npm start</code>), with a one-time
+        link that signs you in. Make another key with{' '}
+        <code>npx darkroom keys create --owner &lt;you&gt;</code>, or a new link for a key with{' '}
+        <code>npx darkroom keys code &lt;key id&gt;</code>.
       </p>
     </main>
   )

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import type { Caller, Scope } from '@darkroom/core'
-import { createApiKey } from '@darkroom/trpc'
+import { createApiKey, createSignInCode } from '@darkroom/trpc'
 import { createEngine, type Engine } from '../compose.js'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, loadConfig, type ServerConfig } from '../config.js'
 import { createLogger } from '../logger.js'
 import { serve } from '../serve.js'
 
@@ -20,6 +20,8 @@ Commands:
   keys create --owner <id> [--name <n>] [--scopes photos.read,photos.write|admin]
   keys list --owner <id>
   keys revoke <key id>
+  keys code <key id>                      a one-time sign-in link for that key (10 minutes):
+                                          open <server>/#code=<code> in the gallery
   repair-dimensions [--only-missing] [--override-manual]
                                           re-read width/height/orientation of every photo
                                           (dimensions set by hand only with --override-manual)
@@ -48,13 +50,18 @@ async function main(argv: string[]): Promise<number> {
   })
   const engine = await createEngine(config, logger)
   try {
-    return await run(engine, command, rest)
+    return await run(engine, command, rest, config)
   } finally {
     await engine.darkroom.close()
   }
 }
 
-async function run(engine: Engine, command: string, rest: string[]): Promise<number> {
+async function run(
+  engine: Engine,
+  command: string,
+  rest: string[],
+  config: ServerConfig,
+): Promise<number> {
   const { darkroom, serverStore } = engine
   switch (command) {
     case 'keys': {
@@ -100,6 +107,15 @@ async function run(engine: Engine, command: string, rest: string[]): Promise<num
         if (!id) return usage('keys revoke needs the key id')
         const revoked = await serverStore.revokeApiKey(id, new Date())
         console.log(JSON.stringify({ id: revoked.id, revokedAt: revoked.revokedAt }, null, 2))
+        return 0
+      }
+      if (sub === 'code') {
+        const id = positionals[0]
+        if (!id) return usage('keys code needs the key id (see keys list)')
+        const { code, ownerId, expiresAt } = await createSignInCode(serverStore, { keyId: id })
+        const base = config.publicBaseUrl || `http://${config.host}:${config.port}`
+        console.log(JSON.stringify({ ownerId, expiresAt, link: `${base}/#code=${code}` }, null, 2))
+        console.error('The link signs in once, within 10 minutes; it is shown only this once.')
         return 0
       }
       return usage(`unknown keys command ${JSON.stringify(sub ?? '')}`)

@@ -85,7 +85,10 @@ describe('request log', () => {
     )
     const input = encodeURIComponent(JSON.stringify({ 0: { search: 'my secret search' } }))
     await fetch(`${server.url}/trpc/photos.list?batch=1&input=${input}`, {
-      headers: { authorization: `Bearer ${key}`, cookie: `darkroom_key=${key}; theme=dark` },
+      headers: {
+        authorization: `Bearer ${key}`,
+        cookie: `darkroom_session=ds_${key.slice(3)}; theme=dark`,
+      },
     })
     await fetch(`${server.url}/photos/nope/small.webp?key=${key}`)
     await fetch(`${server.url}${signed}`)
@@ -106,7 +109,7 @@ describe('request log', () => {
     expect(lines[0]!.req!.url).toBe('/trpc/photos.list?batch=1&input=[REDACTED]')
     expect(lines[1]!.req!.url).toBe('/photos/nope/small.webp?key=[REDACTED]')
     expect(lines[2]!.req!.url).toMatch(/^\/image\/nope\.jpg\?.*sig=\[REDACTED\]/)
-    expect(lines[3]!.msg).toBe('POST session 204')
+    expect(lines[3]!.msg).toBe('POST session 200')
   })
 })
 

@@ -231,7 +231,15 @@ describe('the gallery at /', () => {
 })
 
 describe('/session: the picture cookie', () => {
-  it('sets an HttpOnly SameSite=Strict cookie for a valid key only', async () => {
+  const sessionCookie = async (bearer: string) => {
+    const response = await fetch(`${server.url}/session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}` },
+    })
+    return (response.headers.get('set-cookie') ?? '').split(';')[0]!
+  }
+
+  it('sets an HttpOnly SameSite=Strict session cookie for a valid key only', async () => {
     const none = await fetch(`${server.url}/session`, { method: 'POST' })
     expect(none.status).toBe(401)
     expect(none.headers.get('set-cookie')).toBeNull()
@@ -244,17 +252,19 @@ describe('/session: the picture cookie', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${key}` },
     })
-    expect(ok.status).toBe(204)
-    expect(ok.headers.get('set-cookie')).toBe(
-      `darkroom_key=${key}; Path=/; HttpOnly; SameSite=Strict`,
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toMatchObject({ ownerId: 'alice' })
+    // An opaque session id, never the key (issue 15 #12).
+    expect(ok.headers.get('set-cookie')).toMatch(
+      /^darkroom_session=ds_[A-Za-z0-9]{40}; Path=\/; HttpOnly; SameSite=Strict$/,
     )
     const cleared = await fetch(`${server.url}/session`, { method: 'DELETE' })
-    expect(cleared.headers.get('set-cookie')).toMatch(/^darkroom_key=; .*Max-Age=0$/)
+    expect(cleared.headers.get('set-cookie')).toMatch(/^darkroom_session=; .*Max-Age=0$/)
     expect((await fetch(`${server.url}/session`)).status).toBe(405)
   })
 
   it('lets the cookie load private pictures, and nothing else', async () => {
-    const cookie = { cookie: `theme=dark; darkroom_key=${key}` }
+    const cookie = { cookie: `theme=dark; ${await sessionCookie(key)}` }
     // Anonymous, a private photo is not there at all.
     expect((await fetch(`${server.url}${photoPath}`)).status).toBe(404)
     const withCookie = await fetch(`${server.url}${photoPath}`, { headers: cookie })
@@ -271,16 +281,18 @@ describe('/session: the picture cookie', () => {
       headers: { ...cookie, 'Tus-Resumable': '1.0.0', 'Upload-Length': '10' },
     })
     expect(tus.status).toBe(401)
-    // Someone else's key in the cookie: the photo does not exist for them.
-    const bobKey = await server.key('bob')
+    // Someone else's session in the cookie: the photo does not exist for them.
     const bob = await fetch(`${server.url}${photoPath}`, {
-      headers: { cookie: `darkroom_key=${bobKey}` },
+      headers: { cookie: await sessionCookie(await server.key('bob')) },
     })
     expect(bob.status).toBe(404)
-    // A stale key reads as anonymous rather than failing: public pictures still load.
-    const stale = { cookie: `darkroom_key=sk_${'y'.repeat(40)}` }
-    expect((await fetch(`${server.url}${photoPath}`, { headers: stale })).status).toBe(404)
+    // A key, or an unknown session, in the cookie reads as anonymous: public pictures still load.
+    for (const value of [key, `ds_${'y'.repeat(40)}`]) {
+      const stale = { cookie: `darkroom_session=${value}` }
+      expect((await fetch(`${server.url}${photoPath}`, { headers: stale })).status).toBe(404)
+    }
     await server.client(key).photos.update.mutate({ id, isPublic: true })
+    const stale = { cookie: `darkroom_session=ds_${'y'.repeat(40)}` }
     expect((await fetch(`${server.url}${photoPath}`, { headers: stale })).status).toBe(200)
   })
 })

@@ -64,15 +64,66 @@ export interface UploadRecord {
   updatedAt: Date
 }
 
+/**
+ * A one-time sign-in code: printed on first start or by `darkroom keys code`, exchanged once
+ * (`POST /session`) for a session of the key it was made for.
+ */
+export interface SignInCodeRecord {
+  id: string
+  /** sha256 of the code, hex. The code itself is never stored. */
+  hash: string
+  keyId: string
+  ownerId: string
+  createdAt: Date
+  expiresAt: Date
+  usedAt: Date | null
+}
+
+/**
+ * A browser session: what the gallery's picture cookie names (`darkroom_session=ds_...`) and
+ * the bearer token a code exchange hands the page. Stands for an API key (`keyId`: it dies with
+ * the key, and has the key's scopes) or, for an app's own sign-in, for `ownerId` and `scopes`.
+ */
+export interface SessionRecord {
+  id: string
+  /** sha256 of the token, hex. The token itself is never stored. */
+  hash: string
+  keyId: string | null
+  ownerId: string
+  scopes: string[]
+  createdAt: Date
+  expiresAt: Date
+  revokedAt: Date | null
+}
+
 export interface ServerStore {
   insertApiKey(key: ApiKeyRecord): Promise<void>
   /** The key with this hash, revoked or not, or null. */
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>
+  /** The key with this id, revoked or not, or null. */
+  getApiKey(id: string): Promise<ApiKeyRecord | null>
   listApiKeys(ownerId: string): Promise<ApiKeyRecord[]>
   /** Sets revokedAt (idempotent). Throws `NOT_FOUND`. */
   revokeApiKey(id: string, at: Date): Promise<ApiKeyRecord>
   touchApiKey(id: string, at: Date): Promise<void>
   countApiKeys(): Promise<number>
+
+  /** Unique id and hash (`CONFLICT`). */
+  insertSignInCode(code: SignInCodeRecord): Promise<void>
+  /** The code with this hash, used, expired or not, or null. */
+  findSignInCodeByHash(hash: string): Promise<SignInCodeRecord | null>
+  /**
+   * Marks the code with this hash used at `at` when it is unused and `at` is before its
+   * expiry, and returns it; otherwise (unknown, used, expired) null and nothing changes. Of two
+   * concurrent calls for one code, one gets it.
+   */
+  consumeSignInCode(hash: string, at: Date): Promise<SignInCodeRecord | null>
+  /** Unique id and hash (`CONFLICT`). */
+  insertSession(session: SessionRecord): Promise<void>
+  /** The session with this hash, revoked, expired or not, or null. */
+  findSessionByHash(hash: string): Promise<SessionRecord | null>
+  /** Sets revokedAt (idempotent). Throws `NOT_FOUND`. */
+  revokeSession(id: string, at: Date): Promise<void>
 
   insertWebhook(hook: WebhookRecord): Promise<void>
   getWebhook(id: string): Promise<WebhookRecord | null>

@@ -5,6 +5,8 @@ import type {
   ApiKeyRecord,
   DeliveryRecord,
   ServerStore,
+  SessionRecord,
+  SignInCodeRecord,
   UploadRecord,
   WebhookRecord,
 } from '../ports/server-store.js'
@@ -32,6 +34,8 @@ export class MemoryServerStore implements ServerStore {
   readonly #hooks = new Map<string, WebhookRecord>()
   readonly #deliveries = new Map<string, DeliveryRecord>()
   readonly #uploads = new Map<string, UploadRecord>()
+  readonly #codes = new Map<string, SignInCodeRecord>()
+  readonly #sessions = new Map<string, SessionRecord>()
 
   constructor(options: MemoryServerStoreOptions = {}) {
     this.#ids = options.ids ?? uuidV7Ids
@@ -50,6 +54,11 @@ export class MemoryServerStore implements ServerStore {
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
     for (const key of this.#keys.values()) if (key.hash === hash) return copy(key)
     return null
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const key = this.#keys.get(id)
+    return key ? copy(key) : null
   }
 
   async listApiKeys(ownerId: string): Promise<ApiKeyRecord[]> {
@@ -72,6 +81,51 @@ export class MemoryServerStore implements ServerStore {
 
   async countApiKeys(): Promise<number> {
     return this.#keys.size
+  }
+
+  // ---- sign-in codes and sessions ----
+
+  async insertSignInCode(code: SignInCodeRecord): Promise<void> {
+    if (this.#codes.has(code.id)) throw conflict(`Sign-in code ${code.id} already exists.`)
+    for (const other of this.#codes.values()) {
+      if (other.hash === code.hash) throw conflict('A sign-in code with this hash already exists.')
+    }
+    this.#codes.set(code.id, copy(code))
+  }
+
+  async findSignInCodeByHash(hash: string): Promise<SignInCodeRecord | null> {
+    for (const code of this.#codes.values()) if (code.hash === hash) return copy(code)
+    return null
+  }
+
+  async consumeSignInCode(hash: string, at: Date): Promise<SignInCodeRecord | null> {
+    for (const code of this.#codes.values()) {
+      if (code.hash !== hash) continue
+      if (code.usedAt !== null || at.getTime() >= code.expiresAt.getTime()) return null
+      const used = { ...code, usedAt: new Date(at) }
+      this.#codes.set(code.id, used)
+      return copy(used)
+    }
+    return null
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    if (this.#sessions.has(session.id)) throw conflict(`Session ${session.id} already exists.`)
+    for (const other of this.#sessions.values()) {
+      if (other.hash === session.hash) throw conflict('A session with this hash already exists.')
+    }
+    this.#sessions.set(session.id, copy(session))
+  }
+
+  async findSessionByHash(hash: string): Promise<SessionRecord | null> {
+    for (const session of this.#sessions.values()) if (session.hash === hash) return copy(session)
+    return null
+  }
+
+  async revokeSession(id: string, at: Date): Promise<void> {
+    const session = this.#sessions.get(id)
+    if (!session) throw DarkroomError.notFound('Session', id)
+    this.#sessions.set(id, { ...session, revokedAt: session.revokedAt ?? new Date(at) })
   }
 
   // ---- webhooks ----

@@ -113,6 +113,28 @@ export interface ApiKeysTable {
   revokedAt: NullableBigintColumn
 }
 
+export interface SignInCodesTable {
+  id: string
+  hash: string
+  keyId: string
+  ownerId: string
+  createdAt: BigintColumn
+  expiresAt: BigintColumn
+  usedAt: NullableBigintColumn
+}
+
+export interface SessionsTable {
+  id: string
+  hash: string
+  keyId: string | null
+  ownerId: string
+  /** JSON array of scope names (an API key's session uses the key's own). */
+  scopes: string
+  createdAt: BigintColumn
+  expiresAt: BigintColumn
+  revokedAt: NullableBigintColumn
+}
+
 export interface WebhooksTable {
   id: string
   ownerId: string
@@ -181,6 +203,8 @@ export interface Database {
   photoRatings: PhotoRatingsTable
   photoComments: PhotoCommentsTable
   apiKeys: ApiKeysTable
+  signInCodes: SignInCodesTable
+  sessions: SessionsTable
   webhooks: WebhooksTable
   webhookDeliveries: WebhookDeliveriesTable
   uploads: UploadsTable

@@ -7,6 +7,8 @@ import {
   type DeliveryStatus,
   type IdGenerator,
   type ServerStore,
+  type SessionRecord,
+  type SignInCodeRecord,
   type UploadRecord,
   type UploadState,
   type WebhookRecord,
@@ -102,6 +104,15 @@ export class KyselyServerStore implements ServerStore {
     return row ? toApiKey(row) : null
   }
 
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = await this.#db
+      .selectFrom('apiKeys')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row ? toApiKey(row) : null
+  }
+
   async listApiKeys(ownerId: string): Promise<ApiKeyRecord[]> {
     const rows = await this.#db
       .selectFrom('apiKeys')
@@ -145,6 +156,93 @@ export class KyselyServerStore implements ServerStore {
       .select((eb) => eb.fn.countAll().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)
+  }
+
+  // ---- sign-in codes and sessions ----
+
+  async insertSignInCode(code: SignInCodeRecord): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('signInCodes')
+        .values({
+          id: code.id,
+          hash: code.hash,
+          keyId: code.keyId,
+          ownerId: code.ownerId,
+          createdAt: code.createdAt.getTime(),
+          expiresAt: code.expiresAt.getTime(),
+          usedAt: code.usedAt?.getTime() ?? null,
+        })
+        .execute()
+    } catch (error) {
+      throw conflictOr(error, `Sign-in code ${code.id} (or one with the same hash) already exists.`)
+    }
+  }
+
+  async findSignInCodeByHash(hash: string): Promise<SignInCodeRecord | null> {
+    const row = await this.#db
+      .selectFrom('signInCodes')
+      .selectAll()
+      .where('hash', '=', hash)
+      .executeTakeFirst()
+    return row ? toSignInCode(row) : null
+  }
+
+  async consumeSignInCode(hash: string, at: Date): Promise<SignInCodeRecord | null> {
+    // One conditional UPDATE: of two concurrent exchanges, only one changes the row.
+    const result = await this.#db
+      .updateTable('signInCodes')
+      .set({ usedAt: at.getTime() })
+      .where('hash', '=', hash)
+      .where('usedAt', 'is', null)
+      .where('expiresAt', '>', at.getTime())
+      .executeTakeFirst()
+    if (result.numUpdatedRows === 0n) return null
+    return this.findSignInCodeByHash(hash)
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('sessions')
+        .values({
+          id: session.id,
+          hash: session.hash,
+          keyId: session.keyId,
+          ownerId: session.ownerId,
+          scopes: JSON.stringify(session.scopes),
+          createdAt: session.createdAt.getTime(),
+          expiresAt: session.expiresAt.getTime(),
+          revokedAt: session.revokedAt?.getTime() ?? null,
+        })
+        .execute()
+    } catch (error) {
+      throw conflictOr(error, `Session ${session.id} (or one with the same hash) already exists.`)
+    }
+  }
+
+  async findSessionByHash(hash: string): Promise<SessionRecord | null> {
+    const row = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('hash', '=', hash)
+      .executeTakeFirst()
+    return row ? toSession(row) : null
+  }
+
+  async revokeSession(id: string, at: Date): Promise<void> {
+    await this.#db
+      .updateTable('sessions')
+      .set({ revokedAt: at.getTime() })
+      .where('id', '=', id)
+      .where('revokedAt', 'is', null)
+      .execute()
+    const row = await this.#db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', '=', id)
+      .executeTakeFirst()
+    if (!row) throw DarkroomError.notFound('Session', id)
   }
 
   // ---- webhooks ----
@@ -383,6 +481,31 @@ function toApiKey(row: Selectable<Database['apiKeys']>): ApiKeyRecord {
     scopes: JSON.parse(row.scopes) as string[],
     createdAt: new Date(Number(row.createdAt)),
     lastUsedAt: toDate(row.lastUsedAt),
+    revokedAt: toDate(row.revokedAt),
+  }
+}
+
+function toSignInCode(row: Selectable<Database['signInCodes']>): SignInCodeRecord {
+  return {
+    id: row.id,
+    hash: row.hash,
+    keyId: row.keyId,
+    ownerId: row.ownerId,
+    createdAt: new Date(Number(row.createdAt)),
+    expiresAt: new Date(Number(row.expiresAt)),
+    usedAt: toDate(row.usedAt),
+  }
+}
+
+function toSession(row: Selectable<Database['sessions']>): SessionRecord {
+  return {
+    id: row.id,
+    hash: row.hash,
+    keyId: row.keyId,
+    ownerId: row.ownerId,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: new Date(Number(row.createdAt)),
+    expiresAt: new Date(Number(row.expiresAt)),
     revokedAt: toDate(row.revokedAt),
   }
 }

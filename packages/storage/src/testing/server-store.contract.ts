@@ -4,6 +4,8 @@ import type {
   DarkroomEvent,
   DarkroomEventType,
   ServerStore,
+  SessionRecord,
+  SignInCodeRecord,
   UploadRecord,
   WebhookRecord,
 } from '@darkroom/core'
@@ -193,6 +195,84 @@ export function describeServerStoreContract<S extends ServerStore>(
         expect(got.createdAt).toEqual(at(0))
         got.scopes.push('admin')
         expect((await store.findApiKeyByHash(key.hash))!.scopes).toHaveLength(2)
+      })
+    })
+
+    // ---------------------------------------------------------------- codes and sessions
+
+    describe('sign-in codes and sessions', () => {
+      const hashOf = (secret: string) => createHash('sha256').update(secret).digest('hex')
+      const signInCode = (overrides: Partial<SignInCodeRecord> = {}): SignInCodeRecord => ({
+        id: randomUUID(),
+        hash: hashOf(randomUUID()),
+        keyId: randomUUID(),
+        ownerId,
+        createdAt: at(0),
+        expiresAt: at(600_000),
+        usedAt: null,
+        ...overrides,
+      })
+      const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+        id: randomUUID(),
+        hash: hashOf(randomUUID()),
+        keyId: randomUUID(),
+        ownerId,
+        scopes: ['photos.read'],
+        createdAt: at(0),
+        expiresAt: at(86_400_000),
+        revokedAt: null,
+        ...overrides,
+      })
+
+      test('getApiKey finds a key by id, or null', async () => {
+        const key = apiKey()
+        await store.insertApiKey(key)
+        expect(await store.getApiKey(key.id)).toEqual(key)
+        expect(await store.getApiKey(randomUUID())).toBeNull()
+      })
+
+      test('a code is consumed once, and not at or after its expiry', async () => {
+        const code = signInCode()
+        await store.insertSignInCode(code)
+        expect(await store.findSignInCodeByHash(code.hash)).toEqual(code)
+        const results = await Promise.all([
+          store.consumeSignInCode(code.hash, at(1_000)),
+          store.consumeSignInCode(code.hash, at(1_000)),
+        ])
+        expect(results.filter((r) => r !== null)).toEqual([{ ...code, usedAt: at(1_000) }])
+        expect(await store.consumeSignInCode(code.hash, at(2_000))).toBeNull()
+
+        const late = signInCode()
+        await store.insertSignInCode(late)
+        expect(await store.consumeSignInCode(late.hash, at(600_000))).toBeNull()
+        expect((await store.findSignInCodeByHash(late.hash))!.usedAt).toBeNull()
+        expect(await store.consumeSignInCode(hashOf('unknown'), at(0))).toBeNull()
+      })
+
+      test('codes and sessions refuse a duplicate hash with CONFLICT', async () => {
+        const code = signInCode()
+        await store.insertSignInCode(code)
+        await expect(store.insertSignInCode(signInCode({ hash: code.hash }))).rejects.toMatchObject(
+          { code: 'CONFLICT' },
+        )
+        const one = session()
+        await store.insertSession(one)
+        await expect(store.insertSession(session({ hash: one.hash }))).rejects.toMatchObject({
+          code: 'CONFLICT',
+        })
+      })
+
+      test('a session comes back as given; revoking is idempotent; a missing one NOT_FOUND', async () => {
+        const one = session({ keyId: null, scopes: ['photos.read', 'photos.write'] })
+        await store.insertSession(one)
+        expect(await store.findSessionByHash(one.hash)).toEqual(one)
+        await store.revokeSession(one.id, at(5))
+        await store.revokeSession(one.id, at(9))
+        expect((await store.findSessionByHash(one.hash))!.revokedAt).toEqual(at(5))
+        expect(await store.findSessionByHash(hashOf('unknown'))).toBeNull()
+        await expect(store.revokeSession(randomUUID(), at(0))).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        })
       })
     })
 

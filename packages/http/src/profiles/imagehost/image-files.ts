@@ -1,7 +1,7 @@
 import { DarkroomError } from '@darkroom/core'
 import { extensionOf } from '@darkroom/core/adapter-kit'
 import { createPhotoRoute } from '../../photos.js'
-import { withKeyCookie } from '../../session.js'
+import { withSessionCookie } from '../../session.js'
 import type { ProfileDeps } from '../profile.js'
 
 /**
@@ -14,7 +14,7 @@ import type { ProfileDeps } from '../profile.js'
  * rendition as `/photos` does for a conditional request (one byte, no download counted).
  */
 export function createImageFileRoute(deps: ProfileDeps) {
-  const authenticate = withKeyCookie(deps.authenticate)
+  const authenticate = withSessionCookie(deps.authenticate)
   const photos = createPhotoRoute({
     darkroom: deps.darkroom,
     authenticate,

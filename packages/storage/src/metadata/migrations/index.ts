@@ -7,6 +7,7 @@ import { retainedBlobs } from './0004-retained-blobs.js'
 import { trashIndex } from './0005-trash-index.js'
 import { manualDimensions } from './0006-manual-dimensions.js'
 import { uploadsByOwner } from './0007-uploads-by-owner.js'
+import { sessions } from './0008-sessions.js'
 import { photosByOriginalKey } from './0009-photos-by-original-key.js'
 
 /**
@@ -28,6 +29,7 @@ export const metadataMigrations: readonly MetadataMigration[] = [
   trashIndex,
   manualDimensions,
   uploadsByOwner,
+  sessions,
   photosByOriginalKey,
 ]
 
