@@ -185,6 +185,7 @@ const envSchema = z.object({
   MAX_FILE_MB: positive.optional(),
   MAX_FILES_PER_BATCH: int(1, 2000).optional(),
   MAX_INPUT_MEGAPIXELS: positive.optional(),
+  INGEST_MEMORY_MB: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
   TRUST_PROXY: bool.optional(),
@@ -287,6 +288,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   if (e.MAX_FILES_PER_BATCH !== undefined) limits.maxFilesPerBatch = e.MAX_FILES_PER_BATCH
   if (e.MAX_INPUT_MEGAPIXELS !== undefined) {
     limits.maxInputPixels = Math.round(e.MAX_INPUT_MEGAPIXELS * 1_000_000)
+  }
+  if (e.INGEST_MEMORY_MB !== undefined) {
+    limits.ingestMemoryBytes = Math.max(1, Math.round(e.INGEST_MEMORY_MB * 1024 * 1024))
   }
   const darkroom: DarkroomConfigInput = { limits }
   const expiryMs = Math.round((e.UPLOAD_EXPIRY_HOURS ?? 24) * 3_600_000)

@@ -62,6 +62,16 @@ export const configSchema = z
         maxFilesPerBatch: z.number().int().positive().max(2000).default(500),
         /** Decoded pixels (width x height) above which a file is refused from its header. */
         maxInputPixels: z.number().int().positive().default(150_000_000),
+        /**
+         * Memory that the image decodes of every ingest together may hold at once, across
+         * callers: a file takes `width x height x 4` bytes of it (RGBA) while its variants are
+         * rendered, and waits while that is not free. One file larger than the whole runs alone.
+         */
+        ingestMemoryBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024 * 1024),
         /** Default quota for owners without their own; null = unlimited. */
         defaultQuotaBytes: z.number().int().positive().nullable().default(null),
       })

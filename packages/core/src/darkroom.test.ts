@@ -69,7 +69,7 @@ describe('stats()', () => {
         },
       },
     })
-    expect(darkroom.stats()).toEqual({ cpu: { active: 0, waiting: 0, max: 1 } })
+    expect(darkroom.stats().cpu).toEqual({ active: 0, waiting: 0, max: 1 })
 
     const files = await Promise.all(
       [1, 2].map(async (seed) => ({
@@ -83,6 +83,74 @@ describe('stats()', () => {
     await expect.poll(() => darkroom.stats().cpu).toEqual({ active: 1, waiting: 1, max: 1 })
     release()
     await done
-    expect(darkroom.stats()).toEqual({ cpu: { active: 0, waiting: 0, max: 1 } })
+    expect(darkroom.stats().cpu).toEqual({ active: 0, waiting: 0, max: 1 })
+  })
+})
+
+describe('ingest budgets across callers', () => {
+  it('probes inside the CPU limiter: a probe waits while a render holds the only slot', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let started!: () => void
+    const rendering = new Promise<void>((resolve) => (started = resolve))
+    const slotsDuringProbe: number[] = []
+    const { darkroom } = await makeTestDarkroom({
+      config: { concurrency: 1 },
+      media: {
+        probeImage: async (...args) => {
+          slotsDuringProbe.push(darkroom.stats().cpu.active)
+          return defaultMedia.probeImage(...args)
+        },
+        renderImage: async (...args) => {
+          started()
+          await gate
+          return defaultMedia.renderImage(...args)
+        },
+      },
+    })
+    const first = makeJpeg({ width: 32, height: 32, seed: 21 })
+    const one = darkroom.photos.upload(alice, { files: [{ filename: 'a.jpg', data: await first }] })
+    await rendering
+    // Another caller's file: its probe waits for the slot the render holds.
+    const data = await makeJpeg({ width: 32, height: 32, seed: 22 })
+    const two = darkroom.photos.upload(makeCaller('bob'), { files: [{ filename: 'b.jpg', data }] })
+    await expect.poll(() => darkroom.stats().cpu).toEqual({ active: 1, waiting: 1, max: 1 })
+    expect(slotsDuringProbe).toEqual([1])
+    release()
+    await Promise.all([one, two])
+    // Every probe ran holding the slot (and the only one).
+    expect(slotsDuringProbe).toEqual([1, 1])
+  })
+
+  it('holds decodes to limits.ingestMemoryBytes: a second file waits for memory, then runs', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let renders = 0
+    const { darkroom } = await makeTestDarkroom({
+      // Two CPU slots, but memory for one 64x64 decode (16 KB) at a time.
+      config: { concurrency: 2, limits: { ingestMemoryBytes: 64 * 64 * 4 } },
+      media: {
+        renderImage: async (...args) => {
+          renders++
+          await gate
+          return defaultMedia.renderImage(...args)
+        },
+      },
+    })
+    const files = await Promise.all(
+      [31, 32].map(async (seed) => ({
+        filename: `${seed}.jpg`,
+        data: await makeJpeg({ width: 64, height: 64, seed }),
+      })),
+    )
+    const done = darkroom.photos.upload(alice, { files })
+    await expect
+      .poll(() => darkroom.stats().decodeMemory)
+      .toEqual({ used: 64 * 64 * 4, waiting: 1, total: 64 * 64 * 4 })
+    expect(renders).toBe(1)
+    release()
+    const { uploaded } = await done
+    expect(uploaded).toHaveLength(2)
+    expect(darkroom.stats().decodeMemory).toEqual({ used: 0, waiting: 0, total: 64 * 64 * 4 })
   })
 })

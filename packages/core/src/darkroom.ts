@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { configSchema, type DarkroomConfig, type DarkroomConfigInput } from './config.js'
 import { DarkroomError, isDarkroomError } from './errors.js'
 import type { Album, Caller, Photo } from './domain/types.js'
-import { Limiter } from './internal/limit.js'
+import { Budget, Limiter } from './internal/limit.js'
 import type { Media } from './internal/media.js'
 import * as defaultMedia from './media/index.js'
 import { FfmpegFrameExtractor, FsScratchSpace, LibheifHeifDecoder } from './node/index.js'
@@ -67,6 +67,8 @@ export interface DarkroomOptions {
 export interface DarkroomStats {
   /** Image work (decode, render, transform): running, waiting for a slot, and the slots. */
   cpu: { active: number; waiting: number; max: number }
+  /** Decode memory of ingest (`limits.ingestMemoryBytes`): bytes taken, files waiting, total. */
+  decodeMemory: { used: number; waiting: number; total: number }
 }
 
 type Bind<F> = F extends (ctx: ServiceContext, ...args: infer A) => infer R
@@ -167,6 +169,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       options.scratchSpace ?? new FsScratchSpace(video.tempDir ? { directory: video.tempDir } : {}),
     heifDecoder: options.heifDecoder ?? new LibheifHeifDecoder(),
     cpu: new Limiter(Math.max(1, Math.min(config.concurrency, availableParallelism()))),
+    decodeMemory: new Budget(config.limits.ingestMemoryBytes),
   }
   await ctx.store.migrate()
 
@@ -239,7 +242,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       sweepOrphans: bind(maintenance.sweepOrphans),
     },
     health: bind(health),
-    stats: () => ({ cpu: ctx.cpu.stats() }),
+    stats: () => ({ cpu: ctx.cpu.stats(), decodeMemory: ctx.decodeMemory.stats() }),
     events: { on: (type, listener) => ctx.events.on(type, listener) },
     async close() {
       if (closed) return

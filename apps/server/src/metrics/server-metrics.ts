@@ -163,6 +163,22 @@ export class ServerMetrics {
       },
     })
     new Gauge({
+      name: 'darkroom_engine_decode_memory_bytes',
+      help: 'Decode memory taken by image ingests now (of INGEST_MEMORY_MB).',
+      registers,
+      collect() {
+        this.set(sources.engine().decodeMemory.used)
+      },
+    })
+    new Gauge({
+      name: 'darkroom_engine_decode_memory_waiting',
+      help: 'Image ingests waiting for decode memory to be free.',
+      registers,
+      collect() {
+        this.set(sources.engine().decodeMemory.waiting)
+      },
+    })
+    new Gauge({
       name: 'darkroom_webhook_deliveries_pending',
       help: 'Webhook deliveries in the outbox not delivered or given up yet.',
       registers,

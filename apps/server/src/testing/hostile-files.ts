@@ -186,3 +186,17 @@ export async function pngWithExif(exif: Buffer): Promise<Buffer> {
   const iend = png.length - 12
   return Buffer.concat([png.subarray(0, iend), pngChunk('eXIf', exif), png.subarray(iend)])
 }
+
+// Metadata bombs (ICC profiles and text that inflate to gigabytes, 300 000 TIFF directories,
+// a GIF that declares more than it holds), shared with core's own tests.
+export {
+  cutOffGif,
+  jpegManyAppSegments,
+  pngIccpBomb,
+  pngItxtBomb,
+  pngManyTextChunks,
+  pngWithComment,
+  pngZtxtBomb,
+  tiffIfdChain,
+  truncatedGif,
+} from '../../../../packages/core/src/testing/metadata-bombs.js'

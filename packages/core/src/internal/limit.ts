@@ -29,6 +29,58 @@ export class Limiter {
   }
 }
 
+/**
+ * A budget of some amount (bytes of memory) shared by tasks that each take a part of it: a task
+ * waits until its part is free, in order of arrival (a large task is not starved by small ones
+ * that keep arriving behind it). A part larger than the whole budget runs once nothing else
+ * holds any, alone: too large to share is not a reason to never run.
+ */
+export class Budget {
+  private used = 0
+  private holders = 0
+  private readonly waiting: Array<{ amount: number; start: () => void }> = []
+
+  constructor(private readonly total: number) {}
+
+  /** What is taken now, what is waiting, and the whole (for metrics). */
+  stats(): { used: number; waiting: number; total: number } {
+    return { used: this.used, waiting: this.waiting.length, total: this.total }
+  }
+
+  async run<T>(amount: number, task: () => Promise<T>): Promise<T> {
+    const part = Math.min(Math.max(0, amount), this.total)
+    if (this.waiting.length > 0 || !this.fits(part)) {
+      await new Promise<void>((start) => this.waiting.push({ amount: part, start }))
+    } else {
+      this.take(part)
+    }
+    try {
+      return await task()
+    } finally {
+      this.used -= part
+      this.holders--
+      this.wake()
+    }
+  }
+
+  private fits(part: number): boolean {
+    return this.holders === 0 || this.used + part <= this.total
+  }
+
+  private take(part: number): void {
+    this.used += part
+    this.holders++
+  }
+
+  private wake(): void {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.amount)) {
+      const next = this.waiting.shift()!
+      this.take(next.amount)
+      next.start()
+    }
+  }
+}
+
 /** Maps items through `fn` with at most `limit` in flight, keeping input order in the result. */
 export async function mapLimit<T, R>(
   items: readonly T[],

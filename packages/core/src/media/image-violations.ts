@@ -36,12 +36,34 @@ export function tooManyFramesError(
   )
 }
 
+/**
+ * A file that breaks its own format in a way the structural pre-scan names (a GIF cut off, TIFF
+ * directories in a loop): the reason of a damaged file, with what was found.
+ */
+export function brokenStructureError(mimeType: string, detail: string) {
+  return fileError(
+    'corrupt',
+    `The file could not be read as ${mimeType}: it is damaged or truncated (${detail}).`,
+  )
+}
+
 /** `cause` keeps the decoder's own complaint for the logs; it never reaches the message. */
 export function corruptImageError(mimeType: string, cause?: unknown) {
   return fileError(
     'corrupt',
     `The file could not be read as ${mimeType}: it is damaged, truncated or not an image.`,
     cause,
+  )
+}
+
+/**
+ * A file whose structure is past one of `STRUCTURE_LIMITS` (a metadata bomb): refused before any
+ * decoder reads it, under the reason of a damaged file, with the limit named.
+ */
+export function metadataLimitError(mimeType: string, found: string, limit: string) {
+  return fileError(
+    'corrupt',
+    `The ${mimeType} file is refused before decoding: ${found} (the limit is ${limit}).`,
   )
 }
 

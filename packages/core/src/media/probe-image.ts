@@ -10,11 +10,14 @@ import { locateExifBlock } from './internal/exif-block.js'
 import { HeifParseError, parseHeif } from './internal/isobmff.js'
 import { normaliseOrientation, readIfd0Tags } from './internal/tiff-ifd0.js'
 import { sniffMimeType } from './sniff-mime-type.js'
+import { checkStructure } from './structure-limits.js'
 
 /**
  * Probing: what an upload is and how big it is, from its headers only, before any pixel is
  * decoded. A decompression bomb (a 1 KB AVIF that declares 17000x17000) is refused here from the
- * declared size, so sharp's `limitInputPixels` is only a second line of defence.
+ * declared size, so sharp's `limitInputPixels` is only a second line of defence; a metadata bomb
+ * (an ICC profile that inflates to 1.5 GB, 300 000 TIFF directories) by the structural pre-scan
+ * (`checkStructure`), before sharp reads the header.
  *
  * Orientation and dimensions: `storedWidth`/`storedHeight` are the pixels as encoded; `width`/
  * `height` are what a viewer shows. For JPEG, PNG, WebP and TIFF the EXIF IFD0 Orientation 5-8
@@ -99,6 +102,8 @@ export async function probeImage(
   const allowed = options.allowedMimeTypes.filter((type) => type in FORMAT_BY_MIME_TYPE)
   const format = FORMAT_BY_MIME_TYPE[mimeType]
   if (!format || !allowed.includes(mimeType)) throw invalidTypeError(mimeType, allowed)
+  // Before any decoder: a metadata bomb costs a walk of its headers, not what it declares.
+  await checkStructure(data, format, mimeType)
 
   const header = HEIF_FORMATS.has(format)
     ? await readHeifHeader(data, mimeType)

@@ -81,9 +81,11 @@ export async function readExif(data: Uint8Array): Promise<ExifFacts> {
     const container = containerOf(data)
     if (!container) return NO_EXIF
     const block = locateExifBlock(data, container)
-    // exifr reads JPEG, PNG and TIFF itself; WebP it does not know, and in HEIF it ignores the
-    // `iloc` base offset, so for those two it gets the TIFF block found by our box walk.
-    const input = container === 'webp' || container === 'heif' ? block : data
+    // exifr reads JPEG and TIFF itself; WebP it does not know, and in HEIF it ignores the `iloc`
+    // base offset, so for those two it gets the TIFF block found by our box walk. A PNG too: exifr
+    // would walk every chunk and inflate the `iCCP` profile with `inflateSync` whatever the
+    // options say (a 1.5 MB profile that inflates to 1.5 GB stalled the process for 8 s).
+    const input = container === 'jpeg' || container === 'tiff' ? data : block
     if (!input) return NO_EXIF
     const output = ((await exifr.parse(input, EXIFR_OPTIONS)) ?? {}) as ExifrOutput
     const { ifd0 = {}, exif = {}, gps = {} } = output

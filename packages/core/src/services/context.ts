@@ -9,7 +9,7 @@ import type { FrameExtractor } from '../ports/frame-extractor.js'
 import type { HeifDecoder } from '../ports/heif-decoder.js'
 import type { ScratchSpace } from '../ports/scratch-space.js'
 import type { EventBus } from './events.js'
-import type { Limiter } from '../internal/limit.js'
+import type { Budget, Limiter } from '../internal/limit.js'
 
 /** What every service function is handed: the ports, the frozen config and shared helpers. */
 export interface ServiceContext {
@@ -27,6 +27,8 @@ export interface ServiceContext {
   scratchSpace: ScratchSpace
   /** HEVC-coded HEIF pixels, which sharp cannot decode. */
   heifDecoder: HeifDecoder
-  /** Bounds CPU-heavy image work across every caller of this engine instance. */
+  /** Bounds CPU-heavy image work (probes and renders) across every caller of this engine. */
   cpu: Limiter
+  /** Bounds the memory of image decodes across every caller (`limits.ingestMemoryBytes`). */
+  decodeMemory: Budget
 }

@@ -126,10 +126,12 @@ async function repairOne(ctx: ServiceContext, photo: PhotoRecord): Promise<Darkr
   const stream = await ctx.blobs.get(photo.originalKey)
   if (!stream) throw new Error(`the original ${photo.originalKey} is missing`)
   const data = await readAll(stream, Number.MAX_SAFE_INTEGER)
-  const probe = await ctx.media.probeImage(data, {
-    maxInputPixels: Number.MAX_SAFE_INTEGER,
-    allowedMimeTypes: REPAIRABLE_TYPES,
-  })
+  const probe = await ctx.cpu.run(() =>
+    ctx.media.probeImage(data, {
+      maxInputPixels: Number.MAX_SAFE_INTEGER,
+      allowedMimeTypes: REPAIRABLE_TYPES,
+    }),
+  )
   const changed = (['width', 'height', 'orientation'] as const).filter(
     (key) => probe[key] !== photo[key],
   )

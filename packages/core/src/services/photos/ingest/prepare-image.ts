@@ -5,21 +5,31 @@ import type { PreparedMedia } from './prepared-media.js'
 import type { ImageBody } from './read-body.js'
 
 /**
- * Sizes an image from its headers, with the type identified already (no second sniff). Refuses
- * it with a `VALIDATION` error (`invalid_type`, `too_many_pixels`, `corrupt`,
- * `unsupported_compression`) before any pixel is decoded: a decompression bomb costs nothing.
+ * Sizes an image from its headers, with the type identified already (no second sniff), inside
+ * the engine's CPU limiter like every other image work. Refuses it with a `VALIDATION` error
+ * (`invalid_type`, `too_many_pixels`, `corrupt`, `unsupported_compression`) before any pixel is
+ * decoded: a decompression bomb costs nothing, a metadata bomb a walk of its headers.
  */
 export function probeImageBody(ctx: ServiceContext, body: ImageBody): Promise<ImageProbe> {
-  return ctx.media.probeImage(body.bytes, {
-    maxInputPixels: ctx.config.limits.maxInputPixels,
-    allowedMimeTypes: ctx.config.allowedMimeTypes,
-    mimeType: body.mimeType,
-  })
+  return ctx.cpu.run(() =>
+    ctx.media.probeImage(body.bytes, {
+      maxInputPixels: ctx.config.limits.maxInputPixels,
+      allowedMimeTypes: ctx.config.allowedMimeTypes,
+      mimeType: body.mimeType,
+    }),
+  )
+}
+
+/** What a decode of the probed image holds: its stored pixels as RGBA. */
+export function decodeBytesOf(probe: ImageProbe): number {
+  return probe.storedWidth * probe.storedHeight * 4
 }
 
 /**
  * Reads the EXIF and renders every variant, thumbhash and hue from one decode, inside the
- * engine's CPU limiter. Refuses (`VALIDATION`) an image that fails to decode.
+ * engine's decode-memory budget (`limits.ingestMemoryBytes`, taken before a CPU slot so that a
+ * file waiting for memory holds no core) and CPU limiter. Refuses (`VALIDATION`) an image that
+ * fails to decode.
  */
 export async function prepareImage(
   ctx: ServiceContext,
@@ -27,11 +37,13 @@ export async function prepareImage(
 ): Promise<PreparedMedia> {
   const { body, probe } = image
   const { bytes } = body
-  const [facts, rendered] = await ctx.cpu.run(() =>
-    Promise.all([
-      ctx.media.readExif(bytes),
-      ctx.media.renderImage(bytes, probe, renderOptions(ctx)),
-    ]),
+  const [facts, rendered] = await ctx.decodeMemory.run(decodeBytesOf(probe), () =>
+    ctx.cpu.run(() =>
+      Promise.all([
+        ctx.media.readExif(bytes),
+        ctx.media.renderImage(bytes, probe, renderOptions(ctx)),
+      ]),
+    ),
   )
   return {
     mimeType: probe.mimeType,
