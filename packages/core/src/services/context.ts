@@ -9,7 +9,7 @@ import type { FrameExtractor } from '../ports/frame-extractor.js'
 import type { HeifDecoder } from '../ports/heif-decoder.js'
 import type { ScratchSpace } from '../ports/scratch-space.js'
 import type { EventBus } from './events.js'
-import type { Limiter } from '../internal/limit.js'
+import type { Limiter, RenderLimiter } from '../internal/limit.js'
 
 /** What every service function is handed: the ports, the frozen config and shared helpers. */
 export interface ServiceContext {
@@ -29,4 +29,6 @@ export interface ServiceContext {
   heifDecoder: HeifDecoder
   /** Bounds CPU-heavy image work across every caller of this engine instance. */
   cpu: Limiter
+  /** Bounds on-the-fly renders (`photos.transform`), apart from ingest's `cpu`. */
+  renders: RenderLimiter
 }
