@@ -79,6 +79,34 @@ describe('loadConfig', () => {
     })
   })
 
+  it('maps the /image bounds: render slots (engine and route alike), cache budget, public sizes', () => {
+    const defaults = loadConfig({})
+    expect(defaults.images).toEqual({ maxQueue: 64, cacheMaxBytes: 512 * 1024 * 1024 })
+    expect(defaults.darkroom.transforms).toBeUndefined()
+    const set = loadConfig({
+      IMAGE_CONCURRENCY: '3',
+      IMAGE_QUEUE: '8',
+      IMAGE_CACHE_MAX_MB: '0.5',
+      IMAGE_PUBLIC_SIZES: '320, 640,1280',
+    })
+    expect(set.images).toEqual({
+      maxConcurrent: 3,
+      maxQueue: 8,
+      cacheMaxBytes: 512 * 1024,
+      publicSizes: [320, 640, 1280],
+    })
+    expect(set.darkroom.transforms).toEqual({ concurrency: 3 })
+    expect(parseConfig(set.darkroom).transforms).toEqual({ concurrency: 3 })
+    for (const [name, value] of [
+      ['IMAGE_CACHE_MAX_MB', '0'],
+      ['IMAGE_PUBLIC_SIZES', '320,,640'],
+      ['IMAGE_PUBLIC_SIZES', '5000'],
+      ['IMAGE_PUBLIC_SIZES', '0,100'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(name)
+    }
+  })
+
   it('takes a postgres:// DATABASE_URL with ?schema=, and then requires a SIGNING_SECRET', () => {
     const secret = 'x'.repeat(32)
     const config = loadConfig({

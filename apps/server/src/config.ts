@@ -81,10 +81,14 @@ export interface ServerConfig {
     maxUnfinished: { count?: number; bytes?: number }
   }
   images: {
-    /** Transforms started at once by the image route (core bounds the CPU they take). */
-    maxConcurrent: number
-    /** Transforms allowed to wait; more get 503. */
+    /** Renders at once (`IMAGE_CONCURRENCY`); unset: the engine's render slots, half the cores. */
+    maxConcurrent?: number
+    /** Renders allowed to wait; more get 503. */
     maxQueue: number
+    /** The rendered-image cache's budget on disk (`IMAGE_CACHE_MAX_MB`). */
+    cacheMaxBytes: number
+    /** Sizes unsigned requests by others than the owner snap up to (`IMAGE_PUBLIC_SIZES`). */
+    publicSizes?: number[]
   }
   /** Where webhooks may point and how many an owner may have (`WEBHOOK_ALLOWED_*`). */
   webhookRules: { urlPolicy: WebhookUrlPolicy; maxPerOwner: number }
@@ -208,6 +212,14 @@ const envSchema = z.object({
   TRASH_RETENTION_DAYS: positive.optional(),
   IMAGE_CONCURRENCY: int(1, 64).optional(),
   IMAGE_QUEUE: int(0, 10_000).optional(),
+  IMAGE_CACHE_MAX_MB: positive.optional(),
+  IMAGE_PUBLIC_SIZES: z
+    .string()
+    .trim()
+    .regex(/^\d{1,4}(\s*,\s*\d{1,4})*$/, 'must be comma-separated sizes in px, e.g. 320,640,1280')
+    .transform((v) => v.split(',').map((n) => Number(n.trim())))
+    .refine((sizes) => sizes.every((n) => n >= 1 && n <= 4096), 'sizes must be from 1 to 4096')
+    .optional(),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).optional(),
   WEBHOOK_RETRY_BASE_MS: int(1).optional(),
   WEBHOOK_RETRY_MAX_MS: int(1).optional(),
@@ -299,6 +311,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     darkroom.trash = { retentionMs: Math.max(1, Math.round(e.TRASH_RETENTION_DAYS * 86_400_000)) }
   }
   if (e.PUBLIC_BASE_URL) darkroom.publicBaseUrl = e.PUBLIC_BASE_URL
+  // The image route's renders and the engine's render slots are one number.
+  if (e.IMAGE_CONCURRENCY !== undefined) {
+    darkroom.transforms = { concurrency: e.IMAGE_CONCURRENCY }
+  }
   if (watermark) darkroom.watermark = watermark
   if (e.VIDEO_ENABLED) {
     darkroom.video = {
@@ -346,7 +362,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
           : {}),
       },
     },
-    images: { maxConcurrent: e.IMAGE_CONCURRENCY ?? 4, maxQueue: e.IMAGE_QUEUE ?? 64 },
+    images: {
+      ...(e.IMAGE_CONCURRENCY !== undefined ? { maxConcurrent: e.IMAGE_CONCURRENCY } : {}),
+      maxQueue: e.IMAGE_QUEUE ?? 64,
+      cacheMaxBytes: Math.round((e.IMAGE_CACHE_MAX_MB ?? 512) * 1024 * 1024),
+      ...(e.IMAGE_PUBLIC_SIZES ? { publicSizes: e.IMAGE_PUBLIC_SIZES } : {}),
+    },
     webhookRules: {
       urlPolicy: {
         allowedPorts:

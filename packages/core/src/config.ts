@@ -138,6 +138,16 @@ export const configSchema = z
       .prefault({}),
     /** How many files of a batch are processed at once (image work is CPU bound). */
     concurrency: z.number().int().min(1).max(64).default(2),
+    transforms: z
+      .object({
+        /**
+         * On-the-fly renders (`photos.transform`) at once, in their own limiter beside ingest's
+         * `concurrency`, so a flood of renders never holds the slots uploads need; default half
+         * the cores, at least 1.
+         */
+        concurrency: z.number().int().min(1).max(64).optional(),
+      })
+      .prefault({}),
     /** Prefix of the variant URLs in photo records, e.g. `https://cdn.example.com`. */
     publicBaseUrl: z.string().default(''),
     /** Orphan blobs younger than this are left alone by the sweep (an ingest may own them). */

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { configSchema, type DarkroomConfig, type DarkroomConfigInput } from './config.js'
 import { DarkroomError, isDarkroomError } from './errors.js'
 import type { Album, Caller, Photo } from './domain/types.js'
-import { Budget, Limiter } from './internal/limit.js'
+import { Budget, Limiter, RenderLimiter } from './internal/limit.js'
 import type { Media } from './internal/media.js'
 import * as defaultMedia from './media/index.js'
 import { FfmpegFrameExtractor, FsScratchSpace, LibheifHeifDecoder } from './node/index.js'
@@ -65,10 +65,12 @@ export interface DarkroomOptions {
 
 /** What the engine is busy with now. */
 export interface DarkroomStats {
-  /** Image work (decode, render, transform): running, waiting for a slot, and the slots. */
+  /** Ingest's image work (probe, decode, variants): running, waiting for a slot, and the slots. */
   cpu: { active: number; waiting: number; max: number }
   /** Decode memory of ingest (`limits.ingestMemoryBytes`): bytes taken, files waiting, total. */
   decodeMemory: { used: number; waiting: number; total: number }
+  /** On-the-fly renders (`photos.transform`), in their own slots; `started` counts them all. */
+  renders: { active: number; waiting: number; max: number; started: number }
 }
 
 type Bind<F> = F extends (ctx: ServiceContext, ...args: infer A) => infer R
@@ -170,6 +172,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
     heifDecoder: options.heifDecoder ?? new LibheifHeifDecoder(),
     cpu: new Limiter(Math.max(1, Math.min(config.concurrency, availableParallelism()))),
     decodeMemory: new Budget(config.limits.ingestMemoryBytes),
+    renders: new RenderLimiter(renderConcurrency(config)),
   }
   await ctx.store.migrate()
 
@@ -242,7 +245,11 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       sweepOrphans: bind(maintenance.sweepOrphans),
     },
     health: bind(health),
-    stats: () => ({ cpu: ctx.cpu.stats(), decodeMemory: ctx.decodeMemory.stats() }),
+    stats: () => ({
+      cpu: ctx.cpu.stats(),
+      decodeMemory: ctx.decodeMemory.stats(),
+      renders: ctx.renders.stats(),
+    }),
     events: { on: (type, listener) => ctx.events.on(type, listener) },
     async close() {
       if (closed) return
@@ -268,6 +275,14 @@ export function parseConfig(input: DarkroomConfigInput): DarkroomConfig {
     )
   }
   return deepFreeze(parsed.data)
+}
+
+/** `transforms.concurrency`, else half the cores (at least 1). */
+function renderConcurrency(config: DarkroomConfig): number {
+  return Math.max(
+    1,
+    config.transforms.concurrency ?? Math.floor(Math.min(availableParallelism(), 64) / 2),
+  )
 }
 
 function deepFreeze<T>(value: T): T {

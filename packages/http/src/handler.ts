@@ -24,6 +24,7 @@ import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
 import { createImageRoute } from './images.js'
+import { MAX_EDGE } from './signed-urls.js'
 import { DiskCache } from './internal/disk-cache.js'
 import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
@@ -38,6 +39,9 @@ import { UploadRateLimiter } from './rate-limit.js'
 import { createRouter, notFound } from './router.js'
 import { createSessionRoute, withSessionCookie } from './session.js'
 import { createTrpcRoute } from './trpc-route.js'
+
+/** The rendered-image cache's default budget on disk. */
+export const DEFAULT_IMAGE_CACHE_BYTES = 512 * 1024 * 1024
 
 export interface DarkroomHandlerOptions {
   darkroom: Darkroom
@@ -89,10 +93,24 @@ export interface DarkroomHandlerOptions {
     maxUnfinished?: { count?: number; bytes?: number }
   }
   images?: {
-    /** Transforms at once; default 4. */
+    /**
+     * Renders at once; default the engine's render slots (`transforms.concurrency`: half the
+     * cores), which are apart from ingest's, so renders never hold the slots uploads need.
+     */
     maxConcurrent?: number
-    /** Transforms allowed to wait; more get 503. Default 64. */
+    /** Renders allowed to wait; more get 503 with `Retry-After`. Default 64. */
     maxQueue?: number
+    /**
+     * The most the rendered-image cache (`<dataDir>/cache`) may take on disk; past it the least
+     * recently used renditions are removed. Default 512 MB.
+     */
+    cacheMaxBytes?: number
+    /**
+     * The sizes (px, widths and heights alike) an unsigned request by anyone but the photo's
+     * owner snaps up to; such requests may not set `q`. Default `DEFAULT_PUBLIC_SIZES` (100 to
+     * 2560). Anything else needs a signed URL.
+     */
+    publicSizes?: readonly number[]
   }
   /** Where webhooks may point (public addresses on 80/443 by default) and how many per owner. */
   webhooks?: WebhookRules
@@ -228,7 +246,15 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     ...(uploadStore ? { uploadStore } : {}),
   })
 
-  const cache = new DiskCache(join(options.dataDir, 'cache'))
+  const publicSizes = options.images?.publicSizes
+  if (publicSizes && (publicSizes.length === 0 || !publicSizes.every(isEdge))) {
+    throw new TypeError(
+      `createDarkroomHandler: images.publicSizes must be whole numbers from 1 to ${MAX_EDGE}`,
+    )
+  }
+  const cache = new DiskCache(join(options.dataDir, 'cache'), {
+    maxBytes: options.images?.cacheMaxBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
+  })
   const ownerOf = (id: string) => darkroom.photos.ownerOf(id)
   const unsubscribe = darkroom.events.on('photo.deleted', (event) => {
     if (event.subjectId) void cache.evict(event.subjectId).catch(() => undefined)
@@ -241,10 +267,11 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     signingSecret: options.signingSecret,
     cache,
     queue: new TransformQueue({
-      maxConcurrent: options.images?.maxConcurrent ?? 4,
+      maxConcurrent: options.images?.maxConcurrent ?? darkroom.stats().renders.max,
       maxQueue: options.images?.maxQueue ?? 64,
     }),
     ownerOf,
+    ...(publicSizes ? { publicSizes } : {}),
     logger,
     clock,
   })
@@ -356,6 +383,10 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
 function closeIfRefused(response: Response): Response {
   if (response.status === 413) response.headers.set('Connection', 'close')
   return response
+}
+
+function isEdge(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_EDGE
 }
 
 /** `/media/` → `/media`, `/` → ''. A base path must start with a slash. */

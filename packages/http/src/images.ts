@@ -11,14 +11,16 @@ import {
   unsatisfiable,
   type BodyHeaders,
 } from './internal/body-response.js'
-import type { DiskCache } from './internal/disk-cache.js'
+import type { CacheEntry, DiskCache } from './internal/disk-cache.js'
 import { assertReadMethod, pictureCaller } from './internal/picture-access.js'
 import { errorResponse } from './internal/responses.js'
 import type { TransformQueue } from './internal/transform-queue.js'
 import {
   canonicalQuery,
   checkSignature,
+  DEFAULT_PUBLIC_SIZES,
   parseImageParams,
+  publicImageParams,
   snapImageParams,
   type ImageParams,
 } from './signed-urls.js'
@@ -30,7 +32,12 @@ import {
  *   or jpeg (and `Vary: Accept`), so the cache holds at most three formats per query.
  * - Who may read: the owner (bearer key), anyone for a public photo, or anyone holding a signed
  *   URL (see signed-urls.ts). Others get 404, as for a missing photo.
- * - The canonical query (snapped unless signed) is the cache key; the ETag is derived from the
+ * - What they may ask for: a signed URL, exactly what it names; the owner, sizes and quality
+ *   snapped to steps; anyone else (anonymous, or another owner's key on a public photo), sizes
+ *   snapped up to a short ladder (`publicSizes`) and no `q`. Every render is bounded by the
+ *   engine (edge 4096, AVIF 2560, low encoder effort) and runs in its own slots (`queue`,
+ *   apart from uploads'); a render whose clients have all gone is never started.
+ * - The canonical query (normalised as above) is the cache key; the ETag is derived from the
  *   original's checksum and that key, so a revalidation is a 304 without any image work.
  * - A transform never counts a download, whatever its range: it is a rendition made on the
  *   fly, not the stored original (`/photos/{id}/original.{ext}` counts those).
@@ -47,6 +54,8 @@ export interface ImageRouteOptions {
   queue: TransformQueue
   /** The owner of a photo (for signed URLs), or null. */
   ownerOf: (photoId: string) => Promise<string | null>
+  /** The sizes of unsigned requests by others than the owner (`DEFAULT_PUBLIC_SIZES`). */
+  publicSizes?: readonly number[]
   logger: Logger
   clock?: Clock
 }
@@ -84,6 +93,7 @@ export function negotiateFormat(accept: string | undefined): TransformFormat {
 export function createImageRoute(options: ImageRouteOptions) {
   const { darkroom, logger } = options
   const clock = options.clock ?? systemClock
+  const publicSizes = options.publicSizes ?? DEFAULT_PUBLIC_SIZES
 
   /** `path`: the request's path under the handler's base path; `url`: its whole URL. */
   return async function imageRoute(request: Request, path: string, url: URL): Promise<Response> {
@@ -97,7 +107,6 @@ export function createImageRoute(options: ImageRouteOptions) {
       const exact = parseImageParams(url.searchParams)
       const now = clock.now().getTime()
       const signed = checkSignature(options.signingSecret, path, url.searchParams, exact, now)
-      const params: ImageParams = signed === 'valid' ? exact : snapImageParams(exact)
 
       const caller = await pictureCaller({
         request,
@@ -120,6 +129,13 @@ export function createImageRoute(options: ImageRouteOptions) {
         requested === 'auto'
           ? negotiateFormat(request.headers.get('accept') ?? undefined)
           : requested
+      // A signed URL gets what it names; the owner, steps; anyone else, the public ladder.
+      const params: ImageParams =
+        signed === 'valid'
+          ? exact
+          : caller && (await options.ownerOf(id)) === caller.ownerId
+            ? snapImageParams(exact)
+            : publicImageParams(exact, publicSizes)
       // The access check and the original's checksum (for the ETag): metadata only, no file.
       const plan = await darkroom.photos.transform(caller, {
         id,
@@ -144,23 +160,25 @@ export function createImageRoute(options: ImageRouteOptions) {
       if (isNotModified(request, etag)) return notModified(headers)
 
       const cached = await options.cache.get(id, hash, ext)
-      if (cached) {
-        const range = parseRange(request, cached.size, etag)
-        headers.extra = { ...headers.extra, 'X-Cache': 'HIT' }
-        if (range.kind === 'unsatisfiable') return unsatisfiable(cached.size, headers)
-        const span = range.kind === 'span' ? range.span : null
-        const body = 'data' in cached ? cached.data : { path: cached.path }
-        return bodyResponse(request, body, cached.size, span, headers)
-      }
+      if (cached) return cachedResponse(request, cached, etag, headers)
 
-      const result = await options.queue.run(hash, async () => {
-        const out = await plan.render()
-        // Not awaited: the cache finds the entry while its file is written.
-        void options.cache.put(id, hash, ext, out.data).catch((error: unknown) => {
-          logger.warn({ err: error, photoId: id }, 'could not write the image cache')
-        })
-        return out
-      })
+      const made = await options.queue.run(
+        hash,
+        async (signal) => {
+          // A miss that raced the end of another request's render finds its entry now.
+          const entry = await options.cache.get(id, hash, ext)
+          if (entry) return { entry }
+          const out = await plan.render({ signal })
+          // Not awaited: the cache finds the entry while its file is written.
+          void options.cache.put(id, hash, ext, out.data).catch((error: unknown) => {
+            logger.warn({ err: error, photoId: id }, 'could not write the image cache')
+          })
+          return { result: out }
+        },
+        request.signal,
+      )
+      if (made.entry) return cachedResponse(request, made.entry, etag, headers)
+      const { result } = made
       const range = parseRange(request, result.data.byteLength, etag)
       headers.extra = {
         ...headers.extra,
@@ -171,7 +189,23 @@ export function createImageRoute(options: ImageRouteOptions) {
       const span = range.kind === 'span' ? range.span : null
       return bodyResponse(request, result.data, result.data.byteLength, span, headers)
     } catch (error) {
+      // The client has gone (its render was abandoned): nobody reads an answer, nothing to log.
+      if (request.signal.aborted) return new Response(null, { status: 499 })
       return errorResponse(error, logger)
     }
   }
+}
+
+function cachedResponse(
+  request: Request,
+  cached: CacheEntry,
+  etag: string,
+  headers: BodyHeaders,
+): Response {
+  const range = parseRange(request, cached.size, etag)
+  headers.extra = { ...headers.extra, 'X-Cache': 'HIT' }
+  if (range.kind === 'unsatisfiable') return unsatisfiable(cached.size, headers)
+  const span = range.kind === 'span' ? range.span : null
+  const body = 'data' in cached ? cached.data : { path: cached.path }
+  return bodyResponse(request, body, cached.size, span, headers)
 }

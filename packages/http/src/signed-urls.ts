@@ -3,10 +3,12 @@ import { HttpProblem } from './errors.js'
 
 /**
  * Image URLs and their signatures. One canonical form of the query (known keys only, sorted,
- * values normalised; sizes and quality snapped to steps unless the URL is signed) is both the
- * signature input (with `exp`) and the transform cache key (without `exp`): two URLs that ask
- * for the same picture share one cache entry, and an unsigned client cannot fill the cache
- * with every size from 1 to 4096.
+ * values normalised) is both the signature input (with `exp`) and the transform cache key
+ * (without `exp`): two URLs that ask for the same picture share one cache entry. How far a
+ * query is normalised depends on who asks: a signed URL gets exactly what it names; the photo's
+ * owner gets sizes and quality snapped to steps (`snapImageParams`); anyone else gets sizes
+ * snapped up to a short ladder and no `q` (`publicImageParams`), so an anonymous client can
+ * neither fill the cache with every size from 1 to 4096 nor pick the costly encodings.
  *
  * A signature is `sig` = hex HMAC-SHA256(secret, `<path>?<canonical query with exp>`), where
  * `exp` is a unix time in seconds. It grants reading that one rendition until `exp`, private
@@ -54,12 +56,60 @@ export function parseImageParams(query: URLSearchParams): ImageParams {
   return params
 }
 
+/** The owner's rule: sizes and quality snapped to steps; a crop only where it crops. */
 export function snapImageParams(params: ImageParams): ImageParams {
   const out: ImageParams = { ...params }
   if (out.w !== undefined) out.w = snapEdge(out.w)
   if (out.h !== undefined) out.h = snapEdge(out.h)
   if (out.q !== undefined) out.q = snapQuality(out.q)
-  return out
+  return withoutIdleCrop(out)
+}
+
+/**
+ * The sizes anyone may ask for without a signature (widths and heights alike): common layout
+ * and screen widths, the seed image host's examples (300, 400, 600, 800) among them.
+ */
+export const DEFAULT_PUBLIC_SIZES: readonly number[] = [
+  100, 160, 200, 300, 320, 400, 480, 600, 640, 800, 960, 1024, 1280, 1600, 1920, 2048, 2560,
+]
+
+/** The smallest size of `ladder` at or above `n`, else its largest. */
+export function snapToLadder(n: number, ladder: readonly number[]): number {
+  let best = 0
+  let top = 0
+  for (const size of ladder) {
+    if (size >= n && (best === 0 || size < best)) best = size
+    top = Math.max(top, size)
+  }
+  return best || top
+}
+
+/**
+ * The rule for a request that is neither signed nor its photo's owner's: `w` and `h` snap up to
+ * `ladder` (above its top, to its top), `crop` stays (it only matters with both sides), `q` is
+ * refused (a 400 naming it): with the four formats that makes a fixed, small set of
+ * renditions per photo, each within the engine's caps. Anything else needs a signed URL.
+ */
+export function publicImageParams(params: ImageParams, ladder: readonly number[]): ImageParams {
+  if (params.q !== undefined) {
+    throw new HttpProblem(
+      400,
+      'BAD_REQUEST',
+      'The "q" parameter needs a signed URL (or the photo\'s owner): without one, /image serves ' +
+        `the default quality, at sizes snapped up to ${ladder.join(', ')} px. Sign the URL for ` +
+        'another quality or an exact size.',
+    )
+  }
+  const out: ImageParams = { ...params }
+  if (out.w !== undefined) out.w = snapToLadder(out.w, ladder)
+  if (out.h !== undefined) out.h = snapToLadder(out.h, ladder)
+  return withoutIdleCrop(out)
+}
+
+/** `crop` changes nothing unless both sides are given: one cache key, not two. */
+function withoutIdleCrop(params: ImageParams): ImageParams {
+  if (params.crop && (params.w === undefined || params.h === undefined)) delete params.crop
+  return params
 }
 
 /** `crop=1&exp=...&h=...&q=...&w=...`: sorted, only what is set. */

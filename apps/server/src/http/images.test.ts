@@ -90,12 +90,14 @@ describe('GET /image/{id}.{ext}', () => {
     expect(beyond.res.status).toBe(416)
   })
 
-  it('snaps unsigned sizes to steps; canonical queries share one cache entry', async () => {
+  it('snaps unsigned sizes (up the public ladder, or to steps for the owner); canonical queries share one cache entry', async () => {
     const snapped = await get(`/image/${publicId}.jpg?w=101`)
-    expect((await sharp(snapped.body).metadata()).width).toBe(112)
-    const same = await get(`/image/${publicId}.jpg?w=112&unknown=1`)
+    expect((await sharp(snapped.body).metadata()).width).toBe(160)
+    const same = await get(`/image/${publicId}.jpg?w=160&unknown=1`)
     expect(same.res.headers.get('x-cache')).toBe('HIT')
     expect(same.res.headers.get('etag')).toBe(snapped.res.headers.get('etag'))
+    const own = await get(`/image/${publicId}.jpg?w=101`, auth(aliceKey))
+    expect((await sharp(own.body).metadata()).width).toBe(112)
     const bad = await get(`/image/${publicId}.jpg?w=abc`)
     expect(bad.res.status).toBe(400)
     const tooBig = await get(`/image/${publicId}.jpg?w=5000`)
@@ -156,7 +158,8 @@ describe('GET /image/{id}.{ext}', () => {
     )
     const id = uploaded[0]!.id
     await alice.photos.update.mutate({ id, isPublic: true })
-    const path = `/image/${id}.jpg?w=128`
+    // 160: on the public ladder and a step of the owner's, so both share the entry.
+    const path = `/image/${id}.jpg?w=160`
     expect((await get(path)).res.headers.get('x-cache')).toBe('MISS')
     const hit = await get(path)
     expect(hit.res.headers.get('x-cache')).toBe('HIT')

@@ -81,6 +81,23 @@ export class Budget {
   }
 }
 
+/**
+ * The renders' limiter: a `Limiter` that also counts the renders it has started (the image work
+ * itself, after the slot is taken and the task has not been abandoned), for metrics and tests.
+ */
+export class RenderLimiter extends Limiter {
+  #started = 0
+
+  /** Counts one render as started; call it when the image work really begins. */
+  markStarted(): void {
+    this.#started++
+  }
+
+  override stats(): { active: number; waiting: number; max: number; started: number } {
+    return { ...super.stats(), started: this.#started }
+  }
+}
+
 /** Maps items through `fn` with at most `limit` in flight, keeping input order in the result. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -9,7 +9,7 @@ import type { FrameExtractor } from '../ports/frame-extractor.js'
 import type { HeifDecoder } from '../ports/heif-decoder.js'
 import type { ScratchSpace } from '../ports/scratch-space.js'
 import type { EventBus } from './events.js'
-import type { Budget, Limiter } from '../internal/limit.js'
+import type { Budget, Limiter, RenderLimiter } from '../internal/limit.js'
 
 /** What every service function is handed: the ports, the frozen config and shared helpers. */
 export interface ServiceContext {
@@ -31,4 +31,6 @@ export interface ServiceContext {
   cpu: Limiter
   /** Bounds the memory of image decodes across every caller (`limits.ingestMemoryBytes`). */
   decodeMemory: Budget
+  /** Bounds on-the-fly renders (`photos.transform`), apart from ingest's `cpu`. */
+  renders: RenderLimiter
 }
