@@ -178,6 +178,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     profiles: config.profiles,
     webhooks: config.webhookRules,
     uploads: {

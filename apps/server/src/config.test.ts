@@ -60,6 +60,17 @@ describe('loadConfig', () => {
     }
   })
 
+  it('reads TRUST_PROXY as a hop count or a list of proxies, and refuses true', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined()
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ])
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: name the proxies/)
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.local' })).toThrow(/TRUST_PROXY: .*proxy\.local/)
+  })
+
   it('maps TRASH_RETENTION_DAYS onto trash.retentionMs; the engine keeps 30 days without it', () => {
     expect(loadConfig({}).darkroom.trash).toBeUndefined()
     expect(loadConfig({ TRASH_RETENTION_DAYS: '7' }).darkroom.trash).toEqual({

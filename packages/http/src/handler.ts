@@ -19,6 +19,7 @@ import {
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
+import { clientAddressFor, type TrustProxy } from './client-address.js'
 import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
@@ -61,8 +62,20 @@ export interface DarkroomHandlerOptions {
   basePath?: string
   /** Browser pages of other origins allowed to call it; default none (same origin only). */
   cors?: CorsOptions | false
-  /** Anonymous uploads (tRPC `photos.upload` and tus) as owner `guest`; default false. */
+  /**
+   * Anonymous uploads (tRPC `photos.upload`, tus, the REST twin) as owner `guest`; default
+   * false. A guest learns nothing of other guests' photos (a duplicate names none), and its
+   * tus uploads answer only to the browser that made them (an HttpOnly cookie).
+   */
   guestUploads?: boolean
+  /**
+   * The proxies in front of the handler whose `X-Forwarded-For` is believed, so that guests'
+   * per-address limits see each client rather than the proxy: a hop count, or the proxies'
+   * addresses and CIDR ranges (`loopback`, `linklocal`, `uniquelocal` name those ranges). The
+   * client is the rightmost address that is not a trusted proxy. Default none: the header is
+   * ignored and the peer's address is the client's.
+   */
+  trustProxy?: TrustProxy
   uploads?: {
     /** Where tus keeps unfinished uploads; default `<dataDir>/uploads`. */
     directory?: string
@@ -102,7 +115,8 @@ export interface DarkroomHandlerOptions {
 export interface DarkroomHandler {
   /**
    * The Fetch form, `(Request) => Promise<Response>`: Hono, Next.js route handlers, Bun, Deno.
-   * `info.ip` is the client's address when the platform knows it (per-IP limits on guests).
+   * `info.ip` is the peer's address when the platform knows it (per-IP limits on guests; behind
+   * a proxy, see `trustProxy`).
    * A path outside the handler's routes answers a JSON 404, and so does an unknown path under
    * one of its prefixes, whatever the method.
    */
@@ -175,9 +189,12 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     ...uploadPolicy,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   })
-  // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
+  // The client's address (guests' per-address limits): the peer's (given to `fetch`, or the
+  // Node socket's), or the one trusted proxies forwarded.
   const ips = new WeakMap<Request, string>()
-  const clientIp = (request: Request) => ipOf(request, ips.get(request))
+  const clientAddress = clientAddressFor(options.trustProxy)
+  const clientIp = (request: Request) =>
+    clientAddress(ipOf(request, ips.get(request)), request.headers)
   const limits = darkroom.config.limits
   const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
     directory: join(options.dataDir, 'tmp'),
