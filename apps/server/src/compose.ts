@@ -179,6 +179,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+    maxBodyBytesInFlight: config.maxBodyBytesInFlight,
     profiles: config.profiles,
     webhooks: config.webhookRules,
     uploads: {

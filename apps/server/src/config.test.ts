@@ -60,6 +60,16 @@ describe('loadConfig', () => {
     }
   })
 
+  it('reads HTTP_MAX_INFLIGHT_BODY_MB, 1024 by default', () => {
+    expect(loadConfig({}).maxBodyBytesInFlight).toBe(1024 * 1024 * 1024)
+    expect(loadConfig({ HTTP_MAX_INFLIGHT_BODY_MB: '64' }).maxBodyBytesInFlight).toBe(
+      64 * 1024 * 1024,
+    )
+    expect(() => loadConfig({ HTTP_MAX_INFLIGHT_BODY_MB: '0' })).toThrow(
+      /HTTP_MAX_INFLIGHT_BODY_MB/,
+    )
+  })
+
   it('reads TRUST_PROXY as a hop count or a list of proxies, and refuses true', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined()
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)

@@ -64,6 +64,11 @@ export interface ServerConfig {
    * addresses and ranges; undefined: none, the header is ignored.
    */
   trustProxy: TrustProxy | undefined
+  /**
+   * Bytes of request bodies taken in at once across all requests (`HTTP_MAX_INFLIGHT_BODY_MB`,
+   * default 1024): JSON buffers and multipart temporary files; tus uploads are not counted.
+   */
+  maxBodyBytesInFlight: number
   /** Timeouts and socket caps of the main listener (`HTTP_*`); see http/listener.ts. */
   connections: ConnectionLimits
   /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
@@ -197,6 +202,7 @@ const envSchema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 3_600_000).optional(),
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).optional(),
+  HTTP_MAX_INFLIGHT_BODY_MB: positive.optional(),
   GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
@@ -322,6 +328,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
     trustProxy,
+    maxBodyBytesInFlight: Math.max(
+      1,
+      Math.round((e.HTTP_MAX_INFLIGHT_BODY_MB ?? 1024) * 1024 * 1024),
+    ),
     profiles,
     connections: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,

@@ -31,6 +31,7 @@ import { silentLogger, type Logger } from './logger.js'
 import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { receiveForm, removeStaleForms } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
+import { BodyBudget } from './api/body-budget.js'
 import { createPhotoRoute } from './photos.js'
 import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
@@ -94,6 +95,13 @@ export interface DarkroomHandlerOptions {
      */
     maxUnfinished?: { count?: number; bytes?: number }
   }
+  /**
+   * Bytes of request bodies the handler holds at once, across every request (JSON in memory,
+   * multipart files in temporary files; not tus uploads). A body whose declared length does not
+   * fit now is refused before it is read (503 with `Retry-After`), one larger than this (413);
+   * one without a length is cut off with a 503 when it passes the room left. Default 1 GiB.
+   */
+  maxBodyBytesInFlight?: number
   images?: {
     /** Transforms at once; default 4. */
     maxConcurrent?: number
@@ -196,12 +204,14 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
   const clientIp = (request: Request) =>
     clientAddress(ipOf(request, ips.get(request)), request.headers)
   const limits = darkroom.config.limits
+  const budget = new BodyBudget(options.maxBodyBytesInFlight ?? 1024 * 1024 * 1024)
   const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
     directory: join(options.dataDir, 'tmp'),
     maxFileBytes,
     maxFiles: limits.maxFilesPerBatch,
     maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
     fileFields,
+    budget,
   })
   // A form's file may be a video (up to the form's own cap) when videos are on.
   const video = darkroom.config.video
@@ -213,6 +223,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     endpoint: `${basePath}/trpc`,
     receiveForm: (request) => receiveForm(request, formOptions(FILE_FIELDS, maxFormFileBytes)),
     ipOf: clientIp,
+    budget,
     logger,
   })
 
@@ -277,6 +288,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       receiveForm(request, formOptions(fileFields, maxFormFileBytes)),
     maxFileBytes: maxFormFileBytes,
     ipOf: clientIp,
+    budget,
     logger,
   })
 
@@ -299,7 +311,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     authenticate,
     guestCaller: guestUploads ? GUEST_CALLER : null,
     receiveForm: (request, { fileFields }) => receiveForm(request, formOptions(fileFields)),
-    readJson: (request) => readJson(request),
+    readJson: (request) => readJson(request, undefined, budget),
     basePath,
     dataDir: options.dataDir,
     clock,
@@ -317,6 +329,26 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     const preflight = cors.preflight(request)
     if (preflight) return preflight
     const url = new URL(request.url)
+    // tus bodies are written where they stay, bounded by the unfinished-uploads caps; /trpc
+    // takes its reservation itself, to refuse in tRPC's error shape.
+    const under = (prefix: string) =>
+      url.pathname === `${basePath}${prefix}` || url.pathname.startsWith(`${basePath}${prefix}/`)
+    if (under('/files') || under('/trpc')) return route(request, url)
+    try {
+      budget.open(request)
+    } catch (error) {
+      // Refused unread: the connection cannot carry another request after it.
+      const refused = errorResponse(error, logger, { Connection: 'close' })
+      return cors.apply(request, refused, false)
+    }
+    try {
+      return await route(request, url)
+    } finally {
+      budget.close(request)
+    }
+  }
+
+  async function route(request: Request, url: URL): Promise<Response> {
     const profiled = inside(url.pathname)
       ? profiles.dispatch(request, url.pathname.slice(basePath.length) || '/', url)
       : null
