@@ -187,7 +187,8 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     signingSecret,
     dataDir: config.dataDir,
     guestUploads: config.guestUploads,
-    trustProxy: config.trustProxy,
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+    maxBodyBytesInFlight: config.maxBodyBytesInFlight,
     profiles: config.profiles,
     webhooks: config.webhookRules,
     uploads: {

@@ -17,10 +17,8 @@ describe('loadConfig', () => {
       blobs: { kind: 'fs', root: join(resolve('./data'), 'blobs') },
       signingSecret: null,
       guestUploads: false,
-      trustProxy: false,
       logLevel: 'info',
     })
-    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true)
   })
 
   it('maps limits and names every bad variable', () => {
@@ -60,6 +58,27 @@ describe('loadConfig', () => {
         expect(message).toContain(name)
       }
     }
+  })
+
+  it('reads HTTP_MAX_INFLIGHT_BODY_MB, 1024 by default', () => {
+    expect(loadConfig({}).maxBodyBytesInFlight).toBe(1024 * 1024 * 1024)
+    expect(loadConfig({ HTTP_MAX_INFLIGHT_BODY_MB: '64' }).maxBodyBytesInFlight).toBe(
+      64 * 1024 * 1024,
+    )
+    expect(() => loadConfig({ HTTP_MAX_INFLIGHT_BODY_MB: '0' })).toThrow(
+      /HTTP_MAX_INFLIGHT_BODY_MB/,
+    )
+  })
+
+  it('reads TRUST_PROXY as a hop count or a list of proxies, and refuses true', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined()
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ])
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: name the proxies/)
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.local' })).toThrow(/TRUST_PROXY: .*proxy\.local/)
   })
 
   it('maps TRASH_RETENTION_DAYS onto trash.retentionMs; the engine keeps 30 days without it', () => {

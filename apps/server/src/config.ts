@@ -7,7 +7,7 @@ import {
   type DarkroomConfigInput,
   type WatermarkConfig,
 } from '@darkroom/core'
-import { PROFILE_NAMES, type ProfileName } from '@darkroom/http'
+import { clientAddressFor, PROFILE_NAMES, type ProfileName, type TrustProxy } from '@darkroom/http'
 import { DEFAULT_MAX_WEBHOOKS_PER_OWNER, type WebhookUrlPolicy } from '@darkroom/trpc'
 import { z } from 'zod'
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/listener.js'
@@ -59,8 +59,16 @@ export interface ServerConfig {
   logLevel: LogLevel
   publicBaseUrl: string
   guestUploads: boolean
-  /** Behind a TLS-terminating proxy the operator runs: honour `X-Forwarded-Proto` (`TRUST_PROXY`). */
-  trustProxy: boolean
+  /**
+   * The proxies whose `X-Forwarded-For` is believed (`TRUST_PROXY`): a hop count, or their
+   * addresses and ranges; undefined: none, the header is ignored.
+   */
+  trustProxy: TrustProxy | undefined
+  /**
+   * Bytes of request bodies taken in at once across all requests (`HTTP_MAX_INFLIGHT_BODY_MB`,
+   * default 1024): JSON buffers and multipart temporary files; tus uploads are not counted.
+   */
+  maxBodyBytesInFlight: number
   /** Timeouts and socket caps of the main listener (`HTTP_*`); see http/listener.ts. */
   connections: ConnectionLimits
   /** Seed APIs served verbatim (`PROFILES=events,social@/social`): name and base path. */
@@ -192,13 +200,14 @@ const envSchema = z.object({
   INGEST_MEMORY_MB: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
   GUEST_UPLOADS: bool.optional(),
-  TRUST_PROXY: bool.optional(),
+  TRUST_PROXY: z.string().trim().optional(),
   PROFILES: z.string().trim().optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(1, 3_600_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: int(1, 24 * 3_600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 3_600_000).optional(),
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   HTTP_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).optional(),
+  HTTP_MAX_INFLIGHT_BODY_MB: positive.optional(),
   GALLERY_DIR: z.string().trim().min(1).optional(),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
@@ -292,6 +301,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     problems.push(`METRICS_PORT: must differ from PORT (${e.METRICS_PORT})`)
   }
   const profiles = parseProfiles(e.PROFILES, problems)
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY, problems)
   const watermark = parseWatermark(e, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
@@ -337,7 +347,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     logLevel: e.LOG_LEVEL ?? 'info',
     publicBaseUrl: e.PUBLIC_BASE_URL ?? '',
     guestUploads: e.GUEST_UPLOADS ?? false,
-    trustProxy: e.TRUST_PROXY ?? false,
+    trustProxy,
+    maxBodyBytesInFlight: Math.max(
+      1,
+      Math.round((e.HTTP_MAX_INFLIGHT_BODY_MB ?? 1024) * 1024 * 1024),
+    ),
     profiles,
     connections: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
@@ -629,6 +643,35 @@ function parseWatermarkVariants(value: string, problems: string[]): Record<strin
     problems.push('WATERMARK_VARIANTS: name at least one variant (watermark=medium,...)')
   }
   return out
+}
+
+/**
+ * `TRUST_PROXY`: how many proxies stand in front of the server (`1`), or their addresses and
+ * CIDR ranges, comma-separated (`loopback`, `10.0.0.0/8`, `linklocal`, `uniquelocal`). `true`
+ * is refused: believing every hop would let any client name its own address.
+ */
+function parseTrustProxy(value: string | undefined, problems: string[]): TrustProxy | undefined {
+  if (!value) return undefined
+  const trust: TrustProxy = /^\d+$/.test(value)
+    ? Number(value)
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+  if (Array.isArray(trust) && trust.some((v) => /^(true|yes|on|all|\*)$/i.test(v))) {
+    problems.push(
+      'TRUST_PROXY: name the proxies (addresses, CIDR ranges, loopback) or give a hop count (1); ' +
+        'trusting every hop would let any client choose its own address',
+    )
+    return undefined
+  }
+  try {
+    clientAddressFor(trust)
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${(error as Error).message.replace(/^trustProxy: /, '')}`)
+    return undefined
+  }
+  return trust
 }
 
 /**

@@ -7,10 +7,14 @@ import { DarkroomError, type Caller } from '@darkroom/core'
  */
 export type { Authenticate } from '@darkroom/trpc'
 
-/** Who uploads without credentials when guest uploads are on. */
+/**
+ * Who uploads without credentials when guest uploads are on: anonymous, so that no guest learns
+ * of another's photos through the owner they share.
+ */
 export const GUEST_CALLER: Caller = Object.freeze({
   ownerId: 'guest',
   scopes: Object.freeze(['photos.write']),
+  anonymous: true,
 })
 
 export function requireCaller(caller: Caller | null): Caller {

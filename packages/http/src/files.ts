@@ -17,6 +17,7 @@ import { DarkroomDataStore } from './tus/darkroom-data-store.js'
 import type { TusDeps } from './tus/deps.js'
 import { DurableFileStore } from './tus/durable-file-store.js'
 import { sweepExpired } from './tus/expiry-sweep.js'
+import { ticketCookie } from './tus/guest-ticket.js'
 import { recoverAll } from './tus/recovery.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
 import { RequestLocks, type UploadRequest } from './tus/request-locks.js'
@@ -32,7 +33,8 @@ export type { UploadStore } from './tus/upload-store.js'
  * what it leaves out done in tus/:
  *
  * - access.ts: auth like tRPC (guest uploads when enabled), `photos.write` for all but HEAD, a
- *   rate limit on POST. admission.ts: an upload belongs to its creator (anyone else gets 404);
+ *   rate limit on POST. admission.ts: an upload belongs to its creator (anyone else gets 404;
+ *   a guest's, to the guest whose cookie made it: guest-ticket.ts);
  *   a new one is refused before bytes flow (metadata parsed strictly, `precheck`); a settled
  *   one is answered from its record. `UploadRecords` (`@darkroom/trpc`, beside `uploads.status`): the states.
  * - darkroom-data-store.ts: the one DataStore tus sees, Darkroom's rules on the folder store
@@ -109,7 +111,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
     relativeLocation: true,
     exposedHeaders: [PHOTO_ID_HEADER, UPLOAD_STATE_HEADER],
     allowedHeaders: ['Authorization'],
-    namingFunction: newUploadId,
+    namingFunction: (request) => newUploadId(request, locks.stateOf(request)?.guest),
     onUploadCreate: async (request, upload) => {
       const metadata = await admitNewUpload(request, upload, locks.stateOf(request)!.caller, deps)
       return { metadata }
@@ -132,7 +134,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted
       const response = await tus.handleWeb(admitted.request)
-      return await finish(admitted.request, response, admitted.state, deps)
+      return await finish(admitted.request, response, admitted.state, { ...deps, expiryMs })
     } catch (error) {
       return errorResponse(error, logger)
     }
@@ -147,16 +149,21 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
 
 /**
  * What tus' answer lacks: the photo of an upload this request ingested (whose bytes go now:
- * tus reads an upload's info after the write), a JSON type on the errors mapped here, and the
- * end of a terminated upload's record.
+ * tus reads an upload's info after the write), a JSON type on the errors mapped here, the end
+ * of a terminated upload's record, and a new guest's cookie (tus/guest-ticket.ts).
  */
 async function finish(
   request: Request,
   response: Response,
   state: UploadRequest,
-  { store, records, logger, path }: TusDeps,
+  { store, records, logger, path, expiryMs }: TusDeps & { expiryMs: number },
 ): Promise<Response> {
   if (state.answeredJson) response.headers.set('Content-Type', 'application/json; charset=utf-8')
+  if (state.guest?.fresh && response.status === 201) {
+    const secure = new URL(request.url).protocol === 'https:'
+    const cookie = ticketCookie(state.guest.ticket, { path, maxAgeMs: expiryMs, secure })
+    response.headers.append('Set-Cookie', cookie)
+  }
   if (state.ingested) {
     response.headers.set(PHOTO_ID_HEADER, state.ingested.photoId)
     response.headers.set(UPLOAD_STATE_HEADER, 'ready')

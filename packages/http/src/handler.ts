@@ -20,6 +20,7 @@ import {
 } from '@darkroom/trpc'
 import type { Locker } from '@tus/utils'
 import { GUEST_CALLER } from './auth.js'
+import { clientAddressFor, type TrustProxy } from './client-address.js'
 import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
@@ -32,6 +33,7 @@ import { silentLogger, type Logger } from './logger.js'
 import { ipOf, toNodeHandler, type NodeHandler } from './node-adapter.js'
 import { receiveForm, removeStaleForms } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
+import { BodyBudget } from './api/body-budget.js'
 import { createPhotoRoute } from './photos.js'
 import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
@@ -64,16 +66,23 @@ export interface DarkroomHandlerOptions {
    * Mounted in Express with `app.use('/media', handler.node)` it is still `/media`.
    */
   basePath?: string
-  /**
-   * The handler sits behind a reverse proxy you run that terminates TLS: its
-   * `X-Forwarded-Proto: https` then counts as https (the session cookie gets `Secure`). Leave it
-   * off (the default) when clients reach the handler directly: they could send the header too.
-   */
-  trustProxy?: boolean
   /** Browser pages of other origins allowed to call it; default none (same origin only). */
   cors?: CorsOptions | false
-  /** Anonymous uploads (tRPC `photos.upload` and tus) as owner `guest`; default false. */
+  /**
+   * Anonymous uploads (tRPC `photos.upload`, tus, the REST twin) as owner `guest`; default
+   * false. A guest learns nothing of other guests' photos (a duplicate names none), and its
+   * tus uploads answer only to the browser that made them (an HttpOnly cookie).
+   */
   guestUploads?: boolean
+  /**
+   * The proxies in front of the handler whose `X-Forwarded-For` is believed, so that guests'
+   * per-address limits see each client rather than the proxy: a hop count, or the proxies'
+   * addresses and CIDR ranges (`loopback`, `linklocal`, `uniquelocal` name those ranges). The
+   * client is the rightmost address that is not a trusted proxy. Default none: the header is
+   * ignored and the peer's address is the client's. With a proxy trusted, its
+   * `X-Forwarded-Proto: https` also counts as https (the session cookie gets `Secure`).
+   */
+  trustProxy?: TrustProxy
   uploads?: {
     /** Where tus keeps unfinished uploads; default `<dataDir>/uploads`. */
     directory?: string
@@ -92,6 +101,13 @@ export interface DarkroomHandlerOptions {
      */
     maxUnfinished?: { count?: number; bytes?: number }
   }
+  /**
+   * Bytes of request bodies the handler holds at once, across every request (JSON in memory,
+   * multipart files in temporary files; not tus uploads). A body whose declared length does not
+   * fit now is refused before it is read (503 with `Retry-After`), one larger than this (413);
+   * one without a length is cut off with a 503 when it passes the room left. Default 1 GiB.
+   */
+  maxBodyBytesInFlight?: number
   images?: {
     /**
      * Renders at once; default the engine's render slots (`transforms.concurrency`: half the
@@ -127,7 +143,8 @@ export interface DarkroomHandlerOptions {
 export interface DarkroomHandler {
   /**
    * The Fetch form, `(Request) => Promise<Response>`: Hono, Next.js route handlers, Bun, Deno.
-   * `info.ip` is the client's address when the platform knows it (per-IP limits on guests).
+   * `info.ip` is the peer's address when the platform knows it (per-IP limits on guests; behind
+   * a proxy, see `trustProxy`).
    * A path outside the handler's routes answers a JSON 404, and so does an unknown path under
    * one of its prefixes, whatever the method.
    */
@@ -201,16 +218,21 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     ...uploadPolicy,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   })
-  // The client's address: given to `fetch`, or the Node socket's (guests' per-address limits).
+  // The client's address (guests' per-address limits): the peer's (given to `fetch`, or the
+  // Node socket's), or the one trusted proxies forwarded.
   const ips = new WeakMap<Request, string>()
-  const clientIp = (request: Request) => ipOf(request, ips.get(request))
+  const clientAddress = clientAddressFor(options.trustProxy)
+  const clientIp = (request: Request) =>
+    clientAddress(ipOf(request, ips.get(request)), request.headers)
   const limits = darkroom.config.limits
+  const budget = new BodyBudget(options.maxBodyBytesInFlight ?? 1024 * 1024 * 1024)
   const formOptions = (fileFields: readonly string[], maxFileBytes = limits.maxFileBytes) => ({
     directory: join(options.dataDir, 'tmp'),
     maxFileBytes,
     maxFiles: limits.maxFilesPerBatch,
     maxBodyBytes: Math.max(limits.maxFileBytes, 512 * 1024 * 1024),
     fileFields,
+    budget,
   })
   // A form's file may be a video (up to the form's own cap) when videos are on.
   const video = darkroom.config.video
@@ -222,6 +244,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     endpoint: `${basePath}/trpc`,
     receiveForm: (request) => receiveForm(request, formOptions(FILE_FIELDS, maxFormFileBytes)),
     ipOf: clientIp,
+    budget,
     logger,
   })
 
@@ -288,7 +311,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     authenticate,
     serverStore,
     basePath,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: options.trustProxy !== undefined,
     logger,
     clock,
   })
@@ -302,6 +325,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       receiveForm(request, formOptions(fileFields, maxFormFileBytes)),
     maxFileBytes: maxFormFileBytes,
     ipOf: clientIp,
+    budget,
     logger,
   })
 
@@ -324,7 +348,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     authenticate,
     guestCaller: guestUploads ? GUEST_CALLER : null,
     receiveForm: (request, { fileFields }) => receiveForm(request, formOptions(fileFields)),
-    readJson: (request) => readJson(request),
+    readJson: (request) => readJson(request, undefined, budget),
     basePath,
     dataDir: options.dataDir,
     clock,
@@ -342,6 +366,26 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     const preflight = cors.preflight(request)
     if (preflight) return preflight
     const url = new URL(request.url)
+    // tus bodies are written where they stay, bounded by the unfinished-uploads caps; /trpc
+    // takes its reservation itself, to refuse in tRPC's error shape.
+    const under = (prefix: string) =>
+      url.pathname === `${basePath}${prefix}` || url.pathname.startsWith(`${basePath}${prefix}/`)
+    if (under('/files') || under('/trpc')) return route(request, url)
+    try {
+      budget.open(request)
+    } catch (error) {
+      // Refused unread: the connection cannot carry another request after it.
+      const refused = errorResponse(error, logger, { Connection: 'close' })
+      return cors.apply(request, refused, false)
+    }
+    try {
+      return await route(request, url)
+    } finally {
+      budget.close(request)
+    }
+  }
+
+  async function route(request: Request, url: URL): Promise<Response> {
     const profiled = inside(url.pathname)
       ? profiles.dispatch(request, url.pathname.slice(basePath.length) || '/', url)
       : null

@@ -1,6 +1,8 @@
 export { createDarkroomHandler } from './handler.js'
 export type { DarkroomHandler, DarkroomHandlerOptions } from './handler.js'
 export type { NodeHandler } from './node-adapter.js'
+export { clientAddressFor } from './client-address.js'
+export type { TrustProxy } from './client-address.js'
 export type { CorsOptions } from './cors.js'
 export type { Logger } from './logger.js'
 export { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER } from './files.js'

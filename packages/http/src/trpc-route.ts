@@ -3,7 +3,9 @@ import type { AppRouter, RequestContext } from '@darkroom/trpc'
 import { getTRPCErrorShape, TRPCError } from '@trpc/server'
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch'
 import { openAsBlob } from 'node:fs'
+import type { BodyBudget } from './api/body-budget.js'
 import { MAX_JSON_BYTES } from './api/json-body.js'
+import { HttpProblem } from './errors.js'
 import type { ReceivedForm } from './api/multipart.js'
 import { json } from './internal/responses.js'
 import type { Logger } from './logger.js'
@@ -28,6 +30,8 @@ export function createTrpcRoute(options: {
   receiveForm: (request: Request) => Promise<ReceivedForm>
   /** The client's address, for per-IP limits on guests. */
   ipOf: (request: Request) => string | undefined
+  /** The handler's budget of bodies in flight, for the JSON bodies read here. */
+  budget?: BodyBudget
   logger: Logger
 }): Route {
   const { router, endpoint, logger } = options
@@ -36,11 +40,18 @@ export function createTrpcRoute(options: {
   return async (request, _path, url) => {
     const unknown = unknownProcedures(url, endpoint, procedures)
     if (unknown) return notFound(router, unknown)
+    try {
+      options.budget?.open(request)
+    } catch (error) {
+      return refusedUnread(router, error, url)
+    }
     const spooled = isMultipart(request) ? new SpooledForm(request, options.receiveForm) : null
     try {
-      return await handle(spooled ? spooled.request : limitBody(request, maxBodyBytes), request)
+      const req = spooled ? spooled.request : limitBody(request, maxBodyBytes, options.budget)
+      return await handle(req, request)
     } finally {
       await spooled?.dispose()
+      options.budget?.close(request)
     }
   }
 
@@ -56,9 +67,14 @@ export function createTrpcRoute(options: {
       responseMeta: ({ errors }) => {
         const limited = errors.find((e) => isDarkroomError(e.cause) && e.cause.retryAfterMs)
         const retryAfterMs = limited && isDarkroomError(limited.cause) && limited.cause.retryAfterMs
-        return retryAfterMs
-          ? { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }
-          : {}
+        if (retryAfterMs) {
+          return {
+            headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+          }
+        }
+        // The body budget was full (a body without a length, cut off while it arrived).
+        const busy = errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')
+        return busy ? { headers: { 'Retry-After': '1' } } : {}
       },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
@@ -95,7 +111,11 @@ class SpooledForm {
     })
     Object.defineProperty(this.request, 'formData', {
       value: async (): Promise<FormData> => {
-        this.#received = await receive(original)
+        try {
+          this.#received = await receive(original)
+        } catch (error) {
+          throw asTrpcError(error)
+        }
         return toFormData(this.#received)
       },
     })
@@ -162,8 +182,44 @@ function notFound(
   return json(404, batch ? errors : errors[0])
 }
 
-/** The request, with a body that fails with `PAYLOAD_TOO_LARGE` past `maxBytes`. */
-function limitBody(request: Request, maxBytes: number): Request {
+/**
+ * A body the budget refused before reading it (413 or 503), in tRPC's error shape; the
+ * connection closes after it, since the body is left unread.
+ */
+function refusedUnread(router: AppRouter, error: unknown, url: URL): Response {
+  if (!(error instanceof HttpProblem)) throw error
+  const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'SERVICE_UNAVAILABLE'
+  const shape = getTRPCErrorShape({
+    config: router._def._config,
+    error: new TRPCError({ code, message: error.message }),
+    type: 'unknown',
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  })
+  // A batch gets one error per call, as tRPC answers it.
+  const calls = url.pathname.slice(url.pathname.lastIndexOf('/') + 1).split(',').length
+  const body =
+    url.searchParams.get('batch') === '1' ? Array(calls).fill({ error: shape }) : { error: shape }
+  return json(error.status, body, { ...error.headers, Connection: 'close' })
+}
+
+/**
+ * The HTTP layer's own refusal of a body (the body budget's 503) in tRPC's words; anything else
+ * as it is (a `DarkroomError` is mapped by the router's middleware).
+ */
+function asTrpcError(error: unknown): unknown {
+  if (error instanceof HttpProblem && error.status === 503) {
+    return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: error.message })
+  }
+  return error
+}
+
+/**
+ * The request, with a body that fails with `PAYLOAD_TOO_LARGE` past `maxBytes`, its bytes
+ * counted against `budget`.
+ */
+function limitBody(request: Request, maxBytes: number, budget?: BodyBudget): Request {
   if (request.method === 'GET' || request.method === 'HEAD' || request.body === null) {
     return request
   }
@@ -179,8 +235,13 @@ function limitBody(request: Request, maxBytes: number): Request {
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength
-          if (seen > maxBytes) controller.error(tooLarge())
-          else controller.enqueue(chunk)
+          if (seen > maxBytes) return controller.error(tooLarge())
+          try {
+            budget?.count(request, seen)
+          } catch (error) {
+            return controller.error(asTrpcError(error))
+          }
+          controller.enqueue(chunk)
         },
       }),
     )

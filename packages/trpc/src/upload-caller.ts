@@ -11,7 +11,8 @@ export interface UploadPolicy {
 
 /**
  * The caller an upload request uploads as: the authenticated caller, else the guest owner when
- * guest uploads are on, else `UNAUTHORIZED`; then the rate limit. Run it before the body is
+ * guest uploads are on (an `anonymous` caller, told nothing of the owner's photos), else
+ * `UNAUTHORIZED`; then the rate limit. Run it before the body is
  * read, so a refused request costs no parsing. `photos.upload` admits through it, and so does
  * any other upload path over the same policy (the HTTP layer's REST twin), so they cannot differ.
  *
@@ -24,7 +25,8 @@ export async function resolveUploadCaller(
 ): Promise<Caller> {
   const guest = policy.guestUploads
   const caller: Caller | null =
-    request.caller ?? (guest ? { ownerId: guest.ownerId, scopes: ['photos.write'] } : null)
+    request.caller ??
+    (guest ? { ownerId: guest.ownerId, scopes: ['photos.write'], anonymous: true } : null)
   if (!caller) throw new DarkroomError('UNAUTHORIZED', 'Authentication is required.')
   if (policy.rateLimit) {
     await policy.rateLimit({

@@ -208,8 +208,8 @@ describe('Secure behind a TLS proxy', () => {
       headers: { authorization: `Bearer ${await at.key('alice')}`, 'x-forwarded-proto': 'https' },
     })
 
-  it('is set when the proxy is trusted (TRUST_PROXY=true)', async () => {
-    const trusting = await startServer({ env: { TRUST_PROXY: 'true' } })
+  it('is set when the proxy is trusted (TRUST_PROXY=loopback)', async () => {
+    const trusting = await startServer({ env: { TRUST_PROXY: 'loopback' } })
     try {
       const response = await signInBehindProxy(trusting)
       expect(response.headers.get('set-cookie')).toMatch(/; Secure(;|$)/)

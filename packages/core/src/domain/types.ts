@@ -10,6 +10,12 @@ export type Scope = 'photos.read' | 'photos.write' | 'admin'
 export interface Caller {
   ownerId: string
   scopes: readonly string[]
+  /**
+   * One of many anonymous people behind a shared owner (guest uploads): what the owner already
+   * holds is not theirs to learn. A duplicate of an owner's photo is skipped without naming it
+   * (and one in the trash is not restored).
+   */
+  anonymous?: boolean
 }
 
 export type PhotoKind = 'image' | 'video'

@@ -2,6 +2,7 @@ import { DarkroomError } from '@darkroom/core'
 import { schemaViolations, type SchemaIssue } from '@darkroom/trpc'
 import type { z } from 'zod'
 import { HttpProblem } from '../errors.js'
+import type { BodyBudget } from './body-budget.js'
 
 /** JSON bodies of the REST routes are small: anything larger is refused before it is read. */
 export const MAX_JSON_BYTES = 1024 * 1024
@@ -9,9 +10,14 @@ export const MAX_JSON_BYTES = 1024 * 1024
 /**
  * The request's body as JSON, whatever its `Content-Type` says (`curl -d '{...}'` sends JSON
  * labelled `application/x-www-form-urlencoded`); undefined when there is none. Refused with 413
- * by `Content-Length` before a byte is read, or as soon as the body passes `maxBytes`.
+ * by `Content-Length` before a byte is read, or as soon as the body passes `maxBytes`; the bytes
+ * read count against `budget` (the handler's bodies in flight).
  */
-export async function readJson(request: Request, maxBytes = MAX_JSON_BYTES): Promise<unknown> {
+export async function readJson(
+  request: Request,
+  maxBytes = MAX_JSON_BYTES,
+  budget?: BodyBudget,
+): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (Number.isFinite(declared) && declared > maxBytes) {
     void request.body?.cancel().catch(() => undefined)
@@ -28,6 +34,12 @@ export async function readJson(request: Request, maxBytes = MAX_JSON_BYTES): Pro
     if (size > maxBytes) {
       void reader.cancel().catch(() => undefined)
       throw tooLarge(maxBytes)
+    }
+    try {
+      budget?.count(request, size)
+    } catch (error) {
+      void reader.cancel().catch(() => undefined)
+      throw error
     }
     chunks.push(value)
   }

@@ -9,6 +9,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { DarkroomError, formatBytes } from '@darkroom/core'
 import busboy from 'busboy'
 import { HttpProblem } from '../errors.js'
+import type { BodyBudget } from './body-budget.js'
 
 /**
  * A `multipart/form-data` body received file by file: each file part is written to its own
@@ -55,6 +56,8 @@ export interface ReceiveFormOptions {
   maxFieldBytes?: number
   /** Field names whose parts are files; a file in any other field is refused. */
   fileFields: readonly string[]
+  /** The handler's budget of bodies in flight: the bytes received are counted against it. */
+  budget?: BodyBudget
 }
 
 export async function receiveForm(
@@ -110,6 +113,7 @@ export async function receiveForm(
   }
 
   const pending: Promise<void>[] = []
+  const parts: Readable[] = []
   let received = 0
   const parsed = new Promise<void>((resolve, reject) => {
     let failed = false
@@ -118,11 +122,18 @@ export async function receiveForm(
       failed = true
       source.unpipe()
       source.resume()
+      // A file cut off mid-part would never end: its write stops here.
+      for (const part of parts) part.destroy()
       reject(error)
     }
     source.on('data', (chunk: Buffer) => {
       received += chunk.length
-      if (received > options.maxBodyBytes) fail(bodyTooLarge(options.maxBodyBytes))
+      if (received > options.maxBodyBytes) return fail(bodyTooLarge(options.maxBodyBytes))
+      try {
+        options.budget?.count(request, received)
+      } catch (error) {
+        fail(error as Error)
+      }
     })
     source.on('error', () =>
       fail(new HttpProblem(400, 'BAD_REQUEST', 'The upload ended before its body was complete.')),
@@ -146,6 +157,7 @@ export async function receiveForm(
         )
         return
       }
+      parts.push(stream)
       const path = join(options.directory, `form-${randomBytes(12).toString('hex')}`)
       written.push(path)
       const file: ReceivedFile = {

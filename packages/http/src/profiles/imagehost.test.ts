@@ -257,6 +257,17 @@ describe('POST or PUT /api/guest/upload', () => {
     }
   })
 
+  it('answers a guest that sends bytes already stored with a 422 that names no photo', async () => {
+    const data = await makeJpeg(120, 80)
+    const first = await server.send('POST', '/api/guest/upload', { body: imageForm(data) })
+    expect(first.status).toBe(201)
+    const { id } = first.json as { id: string }
+    const again = await server.send('POST', '/api/guest/upload', { body: imageForm(data) })
+    expect(again.status).toBe(422)
+    expect(JSON.stringify(again.json)).not.toContain(id)
+    expect(JSON.stringify(again.json)).toContain('The same file is already stored.')
+  })
+
   it('checks a guest file as any other, and refuses with 403 when guest uploads are off', async () => {
     const big = await server.send('POST', '/api/guest/upload', {
       body: imageForm(await jpegOfSize(2_140_000)),

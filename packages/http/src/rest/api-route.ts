@@ -3,6 +3,7 @@ import type { AppRouter, Authenticate, RequestContext, UploadPolicy } from '@dar
 import { TRPCError } from '@trpc/server'
 import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { readJson } from '../api/json-body.js'
+import type { BodyBudget } from '../api/body-budget.js'
 import type { ReceivedForm } from '../api/multipart.js'
 import { createRouteTable, type Method } from '../api/route-table.js'
 import { HttpProblem } from '../errors.js'
@@ -43,6 +44,8 @@ export interface ApiRouteOptions {
   /** Bytes an uploaded file may have before it is cut short and refused. */
   maxFileBytes: number
   ipOf(request: Request): string | undefined
+  /** The handler's budget of bodies in flight, for the JSON bodies read here. */
+  budget?: BodyBudget
   logger: Logger
   /** swagger-ui-dist's folder for `/api/docs`; default: found from this package; null: none. */
   swaggerUiDir?: string | null
@@ -126,7 +129,7 @@ function operationHandler(op: RestOperation, options: ApiRouteOptions): Handler 
   return async (request, params, url) => {
     let fields: Record<string, unknown>
     if (op.input === 'query') {
-      if ((await readJson(request)) !== undefined) {
+      if ((await readJson(request, undefined, options.budget)) !== undefined) {
         throw invalid([
           {
             property: 'body',
@@ -137,7 +140,7 @@ function operationHandler(op: RestOperation, options: ApiRouteOptions): Handler 
       }
       fields = queryInput(url.searchParams, inputSchema, pathKeys)
     } else {
-      const body = await readJson(request)
+      const body = await readJson(request, undefined, options.budget)
       refuseQuery(url, where)
       fields = bodyFields(body, pathKeys, inputSchema !== null, where)
     }

@@ -5,8 +5,9 @@ import { authorize, type TusAccess } from './access.js'
 import { parseChecksum } from './checksum.js'
 import { concatenate, isFinalConcat, isPartial } from './concatenation.js'
 import type { TusDeps } from './deps.js'
+import { newTicket, requireBound, ticketOf } from './guest-ticket.js'
 import { recover } from './recovery.js'
-import type { UploadRequest } from './request-locks.js'
+import type { GuestTicket, UploadRequest } from './request-locks.js'
 import { settledResponse, tusHeaders } from './responses.js'
 import { parseUploadMetadata, toTusMetadata } from './upload-metadata.js'
 
@@ -23,13 +24,31 @@ export async function admit(
   deps: TusDeps,
 ): Promise<Response | { request: Request; state: UploadRequest }> {
   const caller = await authorize(request, access)
-  if (isFinalConcat(request)) return concatenate(request, caller, deps)
+  const guest = caller.anonymous ? guestOf(request, deps) : null
+  if (isFinalConcat(request)) return concatenate(request, caller, deps, guest)
   const answer = request.method === 'POST' ? null : await answerFromRecord(request, caller, deps)
   if (answer) return answer
   const resent = request.method === 'PATCH' ? await skipResentBytes(request, deps) : request
   if (resent instanceof Response) return resent
   const checksum = parseChecksum(resent.headers.get('upload-checksum'), deps.store)
-  return { request: resent, state: deps.locks.begin(resent, { caller, checksum }) }
+  const state = guest ? { caller, checksum, guest } : { caller, checksum }
+  return { request: resent, state: deps.locks.begin(resent, state) }
+}
+
+/**
+ * A guest's ticket (guest-ticket.ts): for a new upload, the one its cookie carries or a fresh
+ * one (set as a cookie when the upload is created); for an existing upload, the one that made
+ * it, or the upload is missing to this guest (404).
+ */
+function guestOf(request: Request, deps: TusDeps): GuestTicket {
+  const ticket = ticketOf(request)
+  if (request.method === 'POST') return ticket ? { ticket, fresh: false } : newGuestTicket()
+  requireBound(uploadIdOf(request, deps.path), ticket)
+  return { ticket: ticket!, fresh: false }
+}
+
+function newGuestTicket(): GuestTicket {
+  return { ticket: newTicket(), fresh: true }
 }
 
 /**

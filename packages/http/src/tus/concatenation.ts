@@ -3,7 +3,9 @@ import type { Caller } from '@darkroom/core'
 import { Upload } from '@tus/utils'
 import { HttpProblem } from '../errors.js'
 import type { TusDeps } from './deps.js'
+import { bindToTicket, requireBound } from './guest-ticket.js'
 import { removeQuietly } from './ingest.js'
+import type { GuestTicket } from './request-locks.js'
 import { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER, tusHeaders } from './responses.js'
 import { parseUploadMetadata, toTusMetadata, type UploadMetadata } from './upload-metadata.js'
 
@@ -24,10 +26,15 @@ export function isPartial(id: string): boolean {
   return id.startsWith(PARTIAL_PREFIX)
 }
 
-/** tus' `namingFunction`: a random id, marked when it names a partial upload. */
-export function newUploadId(request: Request): string {
-  const id = randomBytes(16).toString('hex')
-  return request.headers.get('upload-concat') === 'partial' ? `${PARTIAL_PREFIX}${id}` : id
+/**
+ * tus' `namingFunction`: a random id, marked when it names a partial upload, and bound to the
+ * guest's ticket for a guest's upload.
+ */
+export function newUploadId(request: Request, guest?: GuestTicket | null): string {
+  const random = randomBytes(16).toString('hex')
+  const id =
+    request.headers.get('upload-concat') === 'partial' ? `${PARTIAL_PREFIX}${random}` : random
+  return guest ? bindToTicket(id, guest.ticket) : id
 }
 
 export function isFinalConcat(request: Request): boolean {
@@ -39,6 +46,7 @@ export async function concatenate(
   request: Request,
   caller: Caller,
   deps: TusDeps,
+  guest: GuestTicket | null = null,
 ): Promise<Response> {
   const { store, records, locks, path } = deps
   if (!store.hasExtension('concatenation')) {
@@ -50,8 +58,12 @@ export async function concatenate(
   }
   const metadata = parseUploadMetadata(request.headers.get('upload-metadata'))
   const partIds = partsOf(request.headers.get('upload-concat') ?? '', path)
-  for (const id of partIds) await records.find(id, caller)
-  const finalId = newUploadId(request)
+  for (const id of partIds) {
+    // A guest names only its own partial uploads (another guest's are missing to it).
+    if (guest) requireBound(id, guest.ticket)
+    await records.find(id, caller)
+  }
+  const finalId = newUploadId(request, guest)
   const photoId = await locks.hold([...partIds, finalId], () =>
     assemble(finalId, partIds, metadata, caller, deps),
   )

@@ -25,6 +25,14 @@ export interface UploadRequest {
   ingested?: { uploadId: string; photoId: string }
   /** Set when tus answered with an error the handler mapped (its body is JSON). */
   answeredJson?: boolean
+  /** A guest's request: the ticket its uploads are bound to (guest-ticket.ts). */
+  readonly guest?: GuestTicket
+}
+
+/** A guest's ticket; `fresh`: made for this request, to be set as its cookie. */
+export interface GuestTicket {
+  ticket: string
+  fresh: boolean
 }
 
 export class RequestLocks {

@@ -74,6 +74,44 @@ describe('photos.upload', () => {
     expect(events.map((e) => e.type)).toEqual(['photo.uploaded'])
   })
 
+  it('tells an anonymous caller of a duplicate without naming the photo, and restores none', async () => {
+    const { darkroom } = await makeTestDarkroom()
+    const guest = { ownerId: 'guest', scopes: ['photos.write'], anonymous: true }
+    const owner = makeCaller('guest')
+    const [live, trashed] = await Promise.all([makePng({ width: 9 }), makePng({ width: 10 })])
+    const first = await darkroom.photos.upload(guest, {
+      files: [
+        { filename: 'live.png', data: live },
+        { filename: 'trashed.png', data: trashed },
+      ],
+    })
+    const trashedId = first.uploaded.find((p) => p.filename === 'trashed.png')!.id
+    await darkroom.photos.delete(owner, { id: trashedId })
+
+    const again = await darkroom.photos.upload(guest, {
+      files: [
+        { filename: 'a.png', data: live },
+        { filename: 'b.png', data: trashed },
+      ],
+    })
+    expect(again.uploaded).toEqual([])
+    expect(again.skipped).toEqual([
+      {
+        index: 0,
+        filename: 'a.png',
+        reason: 'duplicate',
+        message: 'The same file is already stored.',
+      },
+      {
+        index: 1,
+        filename: 'b.png',
+        reason: 'duplicate',
+        message: 'The same file is already stored.',
+      },
+    ])
+    expect((await darkroom.photos.get(owner, { id: trashedId })).deletedAt).not.toBeNull()
+  })
+
   it('takes streams and Uint8Arrays, and names each skipped file with its reason', async () => {
     const { darkroom } = await makeTestDarkroom({
       config: { concurrency: 1, limits: { maxFileBytes: 2000 } },

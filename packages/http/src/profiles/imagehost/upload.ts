@@ -28,7 +28,7 @@ const HEAD_BYTES = 4100
  * the profile's limit, in Symfony's words; then core's `precheck`: the type found in its bytes
  * against the profile's list, and the owner's quota), then stored by core's `upload`. Every
  * refusal is a 422 validation error, whatever the number of files. The same bytes sent again
- * answer the photo that already holds them.
+ * answer the photo that already holds them (a guest's: a 422 that names no photo).
  */
 export async function uploadImage(
   deps: ProfileDeps,
@@ -51,10 +51,16 @@ export async function uploadImage(
     })
     if (uploaded[0]) return uploaded[0]
     // Core throws every other refusal of a lone file: what is left is a duplicate, the caller's
-    // own photo with these very bytes, read as its owner (a write-only key, the guest, may not
-    // hold photos.read).
+    // own photo with these very bytes, read as its owner (a write-only key may not hold
+    // photos.read). A guest shares its owner with strangers: core names it no photo, and its
+    // duplicate is a plain refusal.
+    const existingId = skipped[0]?.existingId
+    if (!existingId) {
+      const message = skipped[0]?.message ?? 'The file was not stored.'
+      throw DarkroomError.validation([{ property: 'image', message }])
+    }
     const owner: Caller = { ownerId: caller.ownerId, scopes: ['photos.read'] }
-    return await deps.darkroom.photos.get(owner, { id: skipped[0]!.existingId! })
+    return await deps.darkroom.photos.get(owner, { id: existingId })
   } finally {
     await form.dispose()
   }

@@ -122,12 +122,19 @@ async function ingestBody(ctx: ServiceContext, job: BodyJob): Promise<Outcome> {
   }
 }
 
-/** A duplicate is skipped, except one in the trash: the upload restores it. */
+/**
+ * A duplicate is skipped, except one in the trash: the upload restores it. An anonymous caller
+ * shares its owner with strangers: its skip names no photo, and nothing is restored for it (the
+ * owner's trashed photo stays where the owner put it).
+ */
 async function duplicateOf(
   ctx: ServiceContext,
   job: BodyJob,
   existing: PhotoRecord,
 ): Promise<Outcome> {
+  if (job.caller.anonymous) {
+    return skip(job, { reason: 'duplicate', message: 'The same file is already stored.' })
+  }
   if (existing.deletedAt === null) {
     const message = `The same file is already stored as photo ${existing.id}.`
     return skip(job, { reason: 'duplicate', message, existingId: existing.id })
