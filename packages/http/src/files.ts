@@ -1,4 +1,5 @@
 import {
+  hasScope,
   maxUploadBytes,
   systemClock,
   type Clock,
@@ -21,6 +22,7 @@ import { recoverAll } from './tus/recovery.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
 import { RequestLocks, type UploadRequest } from './tus/request-locks.js'
 import { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER, errorResponse } from './tus/responses.js'
+import { withoutFilename } from './tus/upload-metadata.js'
 import { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './tus/upload-store.js'
 
@@ -157,6 +159,14 @@ async function finish(
   { store, records, logger, path }: TusDeps,
 ): Promise<Response> {
   if (state.answeredJson) response.headers.set('Content-Type', 'application/json; charset=utf-8')
+  // A HEAD echoes the upload's metadata, whose filename becomes the photo's (photo data): not
+  // to a key without photos.read, whichever key of the owner created the upload.
+  const metadata = response.headers.get('Upload-Metadata')
+  if (metadata !== null && !hasScope(state.caller, 'photos.read')) {
+    const kept = withoutFilename(metadata)
+    if (kept) response.headers.set('Upload-Metadata', kept)
+    else response.headers.delete('Upload-Metadata')
+  }
   if (state.ingested) {
     response.headers.set(PHOTO_ID_HEADER, state.ingested.photoId)
     response.headers.set(UPLOAD_STATE_HEADER, 'ready')

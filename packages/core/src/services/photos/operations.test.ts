@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import type { Darkroom } from '../../darkroom.js'
 import { MAX_POSITION_LENGTH } from '../../domain/position.js'
 import type { Caller } from '../../domain/types.js'
-import { ManualClock, makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
+import {
+  asPhoto,
+  ManualClock,
+  makeCaller,
+  makeJpeg,
+  makeTestDarkroom,
+  photosOf,
+} from '../../testing/index.js'
 
 const alice = makeCaller('alice')
 const bob = makeCaller('bob')
@@ -14,7 +21,7 @@ async function seed(darkroom: Darkroom, caller: Caller, n: number, albumId: stri
       data: await makeJpeg({ width: 40 + i, height: 30, seed: i + (albumId ? 1000 : 0) }),
     })),
   )
-  const { uploaded } = await darkroom.photos.upload(caller, { albumId, files })
+  const uploaded = photosOf(await darkroom.photos.upload(caller, { albumId, files }))
   return uploaded.sort((a, b) => a.index - b.index)
 }
 
@@ -197,7 +204,7 @@ describe('photos.reorder position keys', () => {
     for (let i = 0; i < 2000; i++) {
       // Always right after the first photo, two photos in turn: the gap there only narrows.
       const id = i % 2 === 0 ? x : y
-      const moved = await darkroom.photos.reorder(alice, { id, after: first })
+      const moved = asPhoto(await darkroom.photos.reorder(alice, { id, after: first }))
       longest = Math.max(longest, moved.position.length)
       model.splice(model.indexOf(id), 1)
       model.splice(1, 0, id)
