@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Darkroom } from '../../darkroom.js'
 import { MAX_POSITION_LENGTH } from '../../domain/position.js'
-import type { Caller } from '../../domain/types.js'
+import type { Caller, Photo } from '../../domain/types.js'
 import {
   asPhoto,
   ManualClock,
@@ -633,5 +633,47 @@ describe('albums', () => {
     await darkroom.albums.delete(alice, { id: album.id })
     expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({ albumId: null })
     expect(await darkroom.albums.list(alice)).toEqual([])
+  })
+})
+
+describe('answers to a caller without photos.read', () => {
+  it('every write answers a receipt (no photo data); events still carry the photo', async () => {
+    const { darkroom, events } = await makeTestDarkroom()
+    const writer = makeCaller('alice', ['photos.write'])
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const gps = { lat: 48.858233, lon: 2.294481 }
+    const files = [1, 2].map(async (seed) => ({
+      filename: `secret-${seed}.jpg`,
+      data: await makeJpeg({ seed, make: 'SecretCam', gps }),
+    }))
+    const { uploaded } = await darkroom.photos.upload(writer, {
+      albumId: album.id,
+      files: await Promise.all(files),
+    })
+    const receipt = (id: string, albumId: string | null = album.id) => ({
+      id,
+      albumId,
+      pending: false,
+      withheld: true,
+    })
+    const [p, q] = [...uploaded].sort((a, b) => a.index - b.index)
+    expect(p).toEqual({ ...receipt(p!.id), index: 0, restored: false })
+    expect(await darkroom.photos.update(writer, { id: p!.id })).toEqual(receipt(p!.id))
+    expect(await darkroom.photos.reorder(writer, { id: p!.id, after: q!.id })).toEqual(
+      receipt(p!.id),
+    )
+    const copy = await darkroom.photos.move(writer, { id: p!.id, albumId: null, copy: true })
+    expect(copy).toEqual(receipt(copy.id, null))
+    expect(await darkroom.photos.move(writer, { id: q!.id, albumId: null })).toEqual(
+      receipt(q!.id, null),
+    )
+    await darkroom.photos.delete(writer, { id: q!.id })
+    expect(await darkroom.photos.restore(writer, { id: q!.id })).toEqual(receipt(q!.id, null))
+    // The events (for webhooks, which need photos.read) still carry the whole photo.
+    const updated = events.filter((e) => e.type === 'photo.updated').at(-1)!
+    expect(updated.data).toMatchObject({ photo: { id: q!.id, exif: { make: 'SecretCam' } } })
+    expect((updated.data as { photo: Photo }).photo.exif?.gps?.lat).toBeCloseTo(gps.lat, 5)
+    // A caller with photos.read is answered the photo.
+    expect(asPhoto(await darkroom.photos.update(alice, { id: p!.id })).exif?.make).toBe('SecretCam')
   })
 })
