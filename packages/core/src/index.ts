@@ -52,4 +52,10 @@ export { sanitizeFilename } from './domain/photo.js'
 // The type check ingest makes, from a file's first bytes (never its name), for edges that narrow it.
 export { sniffMimeType, SNIFF_BYTES } from './media/sniff-mime-type.js'
 export type { SniffedType } from './media/sniff-mime-type.js'
-export { hasScope, isAdmin, requireScope } from './internal/access.js'
+export {
+  hasScope,
+  isAdmin,
+  isPhotoReceipt,
+  photoAnswerFor,
+  requireScope,
+} from './internal/access.js'

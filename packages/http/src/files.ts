@@ -1,4 +1,5 @@
 import {
+  hasScope,
   maxUploadBytes,
   systemClock,
   type Clock,
@@ -22,6 +23,7 @@ import { recoverAll } from './tus/recovery.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
 import { RequestLocks, type UploadRequest } from './tus/request-locks.js'
 import { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER, errorResponse } from './tus/responses.js'
+import { withoutFilename } from './tus/upload-metadata.js'
 import { UploadRecords } from '@darkroom/trpc'
 import type { UploadStore } from './tus/upload-store.js'
 
@@ -163,6 +165,14 @@ async function finish(
     const secure = new URL(request.url).protocol === 'https:'
     const cookie = ticketCookie(state.guest.ticket, { path, maxAgeMs: expiryMs, secure })
     response.headers.append('Set-Cookie', cookie)
+  }
+  // A HEAD echoes the upload's metadata, whose filename becomes the photo's (photo data): not
+  // to a key without photos.read, whichever key of the owner created the upload.
+  const metadata = response.headers.get('Upload-Metadata')
+  if (metadata !== null && !hasScope(state.caller, 'photos.read')) {
+    const kept = withoutFilename(metadata)
+    if (kept) response.headers.set('Upload-Metadata', kept)
+    else response.headers.delete('Upload-Metadata')
   }
   if (state.ingested) {
     response.headers.set(PHOTO_ID_HEADER, state.ingested.photoId)

@@ -56,7 +56,9 @@ export function Detail({
   async function saveDescription() {
     if (description === photo.description) return
     try {
-      onUpdated(await client.photos.update.mutate({ id: photo.id, description }))
+      const updated = await client.photos.update.mutate({ id: photo.id, description })
+      // A key without photos.read is answered a receipt (no photo data): keep what is shown.
+      onUpdated('withheld' in updated ? { ...photo, description } : updated)
       onStatus('Description saved.')
     } catch (err) {
       onStatus(describeError(err))

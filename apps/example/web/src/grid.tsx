@@ -117,7 +117,8 @@ export function Grid({
         if (openId === photo.id) setOpenId(null)
         onStatus(`${photo.filename} is hidden. Tick “Show hidden photos” to see it.`)
       } else {
-        replace(updated)
+        // A key without photos.read is answered a receipt (no photo data): keep what is shown.
+        replace('withheld' in updated ? { ...photo, hidden } : updated)
         onStatus(`${photo.filename} is ${hidden ? 'hidden' : 'visible again'}.`)
       }
     } catch (err) {

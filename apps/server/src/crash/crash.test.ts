@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeJpeg } from '@darkroom/core/testing'
+import { makeJpeg, photosOf } from '@darkroom/core/testing'
 import type { AppRouter } from '@darkroom/trpc'
 import type { TRPCClient } from '@trpc/client'
 import * as tus from 'tus-js-client'
@@ -138,7 +138,7 @@ describe('crash safety (SIGKILL, restart on the same DATA_DIR)', () => {
         ),
       )
       expect(result.uploaded).toHaveLength(n)
-      for (const photo of result.uploaded) expected.set(photo.id, photo.checksum)
+      for (const photo of photosOf(result)) expected.set(photo.id, photo.checksum)
       return result.uploaded.map((p) => p.id)
     }
     await seedBatch(album.id, 8)

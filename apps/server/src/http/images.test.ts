@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makeJpeg } from '@darkroom/core/testing'
+import { asPhoto, makeJpeg } from '@darkroom/core/testing'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -249,7 +249,7 @@ describe('downloads and extensions of /photos/{id}/{variant}.{ext}', () => {
     const id = uploaded[0]!.id
     const path = `/photos/${id}/original.jpg`
     const downloads = async () => (await alice.photos.get.query({ id })).downloads
-    const size = uploaded[0]!.size
+    const size = asPhoto(uploaded[0]!).size
 
     const head = await fetch(`${server.url}${path}`, { method: 'HEAD', headers: auth(aliceKey) })
     expect(head.status).toBe(200)
@@ -326,7 +326,7 @@ describe('corpus photos', () => {
         const entry = corpus!.entries.find((e) => e.path === path)!
         const data = await readFile(join(corpus!.dir, path))
         const { uploaded } = await alice.photos.upload.mutate(uploadForm([{ name: path, data }]))
-        const photo = uploaded[0]!
+        const photo = asPhoto(uploaded[0]!)
         expect([photo.width, photo.height]).toEqual([entry.displayWidth, entry.displayHeight])
         const { body } = await get(`/image/${photo.id}.jpg?w=320`, auth(aliceKey))
         const meta = await sharp(body).metadata()

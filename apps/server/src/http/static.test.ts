@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeJpeg } from '@darkroom/core/testing'
+import { asPhoto, makeJpeg } from '@darkroom/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { GALLERY_NOT_BUILT, safeRelativePath } from './static.js'
@@ -69,7 +69,7 @@ beforeAll(async () => {
     .photos.upload.mutate(
       uploadForm([{ name: 'a.jpg', data: await makeJpeg({ width: 400, height: 300, seed: 9 }) }]),
     )
-  photoPath = new URL(uploaded[0]!.variants.small!, server.url).pathname
+  photoPath = new URL(asPhoto(uploaded[0]!).variants.small!, server.url).pathname
 })
 afterAll(async () => {
   await server.close()

@@ -1,5 +1,5 @@
 import type { Photo } from '@darkroom/core'
-import { makeJpeg } from '@darkroom/core/testing'
+import { asPhoto, makeJpeg } from '@darkroom/core/testing'
 import { signUrl } from '@darkroom/http'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -43,7 +43,7 @@ beforeAll(async () => {
       { name: 'private.jpg', data: await makeJpeg({ width: 800, height: 600, seed: 912 }) },
     ]),
   )
-  open = await alice.photos.update.mutate({ id: uploaded[0]!.id, isPublic: true })
+  open = asPhoto(await alice.photos.update.mutate({ id: uploaded[0]!.id, isPublic: true }))
   closed = await alice.photos.get.query({ id: uploaded[1]!.id })
 })
 afterAll(() => server.close())

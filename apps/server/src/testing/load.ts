@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { makeJpeg } from '@darkroom/core/testing'
+import { makeJpeg, photosOf } from '@darkroom/core/testing'
 import {
   REPO_ROOT,
   Prng,
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
         const seeded = await user.client.photos.upload.mutate(
           uploadForm(datas.map((data, n) => ({ name: `seed-${n}.jpg`, data }))),
         )
-        for (const photo of seeded.uploaded) {
+        for (const photo of photosOf(seeded)) {
           acknowledged.set(photo.id, photo.checksum)
           user.ids.push(photo.id)
         }

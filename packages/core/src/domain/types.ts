@@ -185,6 +185,24 @@ export interface Photo {
   variants: PhotoVariantUrls
 }
 
+/**
+ * What a caller without `photos.read` (a write-only key) is told about a photo it wrote: that
+ * the write happened, and what it needs to go on (the id, the album, whether it is pending),
+ * but no photo data. Photo data is everything read from the bytes or written about them: the
+ * filename, description, category, post id, type, size, dimensions, orientation, EXIF (GPS),
+ * takenAt, hue, thumbhash, checksum, variant URLs, counters, flags and timestamps. `withheld`
+ * tells it from a `Photo` (which has no such field). See `photoAnswerFor`.
+ */
+export interface PhotoReceipt {
+  id: string
+  albumId: string | null
+  pending: boolean
+  withheld: true
+}
+
+/** A write's answer: the photo for a caller that may read it, a receipt otherwise. */
+export type PhotoAnswer = Photo | PhotoReceipt
+
 export interface Album {
   id: string
   ownerId: string

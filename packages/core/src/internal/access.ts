@@ -1,5 +1,12 @@
 import { DarkroomError } from '../errors.js'
-import type { Caller, PhotoRecord, Scope } from '../domain/types.js'
+import type {
+  Caller,
+  Photo,
+  PhotoAnswer,
+  PhotoReceipt,
+  PhotoRecord,
+  Scope,
+} from '../domain/types.js'
 
 /**
  * The scope rule, the one copy every edge uses: `admin` holds every scope. Throws
@@ -40,4 +47,23 @@ export function assertReadable(
     photo &&
     ((caller && photo.ownerId === caller.ownerId && !photo.deletedAt) || isPubliclyVisible(photo))
   if (!photo || !readable) throw DarkroomError.notFound('Photo', id)
+}
+
+/**
+ * The one rule for what a write answers about a photo: the photo itself to a caller that may
+ * read photos, a `PhotoReceipt` (id, album, pending; no photo data) to one that may not. A
+ * write-only key could otherwise read a photo's EXIF and GPS through a no-op `photos.update`.
+ * Events still carry the whole photo (webhooks need `photos.read` to subscribe).
+ */
+export function photoAnswerFor(caller: Caller, photo: Photo): PhotoAnswer {
+  return hasScope(caller, 'photos.read') ? photo : receiptOf(photo)
+}
+
+export function receiptOf(photo: Pick<Photo, 'id' | 'albumId' | 'pending'>): PhotoReceipt {
+  return { id: photo.id, albumId: photo.albumId, pending: photo.pending, withheld: true }
+}
+
+/** A write's answer that carries no photo data (the caller lacks `photos.read`). */
+export function isPhotoReceipt<T extends object>(answer: T): answer is Extract<T, PhotoReceipt> {
+  return (answer as Partial<PhotoReceipt>).withheld === true
 }

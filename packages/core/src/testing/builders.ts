@@ -73,3 +73,21 @@ export function makeCommentRecord(overrides: Partial<CommentRecord> = {}): Comme
     ...overrides,
   }
 }
+
+/**
+ * The photo a write answered, for tests whose caller may read photos: a `PhotoReceipt` (the
+ * answer to a caller without `photos.read`) throws, so a test cannot pass on a receipt.
+ */
+export function asPhoto<T extends object>(answer: T): Exclude<T, { withheld: true }> {
+  if ((answer as { withheld?: unknown }).withheld === true) {
+    throw new Error(`expected a photo, got a receipt: ${JSON.stringify(answer)}`)
+  }
+  return answer as Exclude<T, { withheld: true }>
+}
+
+/** The stored photos of an upload's answer, each through `asPhoto`. */
+export function photosOf<T extends object>(result: {
+  uploaded: readonly T[]
+}): Exclude<T, { withheld: true }>[] {
+  return result.uploaded.map(asPhoto)
+}

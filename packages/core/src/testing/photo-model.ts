@@ -1,5 +1,6 @@
 import type { Darkroom } from '../darkroom.js'
 import type { Caller } from '../domain/types.js'
+import { photosOf } from './builders.js'
 
 /**
  * A model of one owner's albums for property tests: what order `photos.list` by position must
@@ -470,7 +471,7 @@ export async function checkCapsUnderConcurrency(
           data: nextImage(),
         }))
         const result = await darkroom.photos.upload(quotaOwner, { files })
-        reportedQuotaBytes += result.uploaded.reduce((sum, p) => sum + p.size, 0)
+        reportedQuotaBytes += photosOf(result).reduce((sum, p) => sum + p.size, 0)
       }),
     ]
     const settled = await Promise.allSettled(tasks)

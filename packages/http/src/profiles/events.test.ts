@@ -858,7 +858,10 @@ describe('PATCH /v1/photos/{id} (hide / unhide)', () => {
       curlData('{ "is_hidden": false }', writeOnly),
     )
     expect(shown.status).toBe(200)
-    expect(shown.json).toMatchObject({ id, is_hidden: false })
+    // A write-only key is told the ids only, no photo data (docs/security.md, Write-only keys).
+    expect(shown.json).toEqual({ id, event_id: eventId })
+    const read = await seed.send('GET', `/v1/photos/${id}`, { headers: alice })
+    expect(read.json).toMatchObject({ id, is_hidden: false })
   })
 
   it("refuses unknown keys and a non-boolean; 404 for another owner's photo; 403 read-only", async () => {

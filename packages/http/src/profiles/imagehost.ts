@@ -1,4 +1,4 @@
-import { DarkroomError, type Caller, type DarkroomConfig } from '@darkroom/core'
+import { DarkroomError, isPhotoReceipt, type Caller, type DarkroomConfig } from '@darkroom/core'
 import { apiKeyAuthenticator } from '@darkroom/trpc'
 import { parseInput } from '../api/json-body.js'
 import { empty, json } from '../internal/responses.js'
@@ -114,6 +114,8 @@ function imagehostRoutes(deps: ProfileDeps, rules: ImageRules): ProfileRoute[] {
         }
         parseQuery(noQuery, req.url)
         const photo = await uploadImage(deps, req.request, { caller, rules, isPublic: false })
+        // A key without photos.read gets the id only: the URLs name the stored type.
+        if (isPhotoReceipt(photo)) return json(201, { id: photo.id })
         return json(201, {
           id: photo.id,
           url: imageFileUrl(links, photo, 'original'),

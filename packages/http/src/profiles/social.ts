@@ -1,10 +1,12 @@
 import {
   DarkroomError,
   isDarkroomError,
+  isPhotoReceipt,
   localFile,
   MAX_PAGE_SIZE,
   type Caller,
   type Photo,
+  type PhotoAnswer,
   type UploadResult,
 } from '@darkroom/core'
 import { z } from 'zod'
@@ -44,6 +46,11 @@ interface SeedPhoto {
   created_at: string
   dimensions: { height: number | null; width: number | null }
   sizes: { large: string; medium: string; small: string }
+}
+
+/** A photo to a caller without `photos.read` (a write-only key): its guid, no photo data. */
+interface SeedPhotoReceipt {
+  guid: string
 }
 
 export const socialProfile: Profile = {
@@ -120,7 +127,8 @@ async function uploadPhoto(deps: ProfileDeps, { request, url, requireCaller }: P
       pending,
       setProfilePicture,
     })
-    return json(200, toSeedPhoto(storedPhoto(result), url))
+    const stored = storedPhoto(result)
+    return json(200, isPhotoReceipt(stored) ? toSeedReceipt(stored) : toSeedPhoto(stored, url))
   } catch (error) {
     throw asCreateFailure(error)
   } finally {
@@ -146,7 +154,7 @@ function uploadOf(form: ReceivedForm, url: URL, deps: ProfileDeps) {
 }
 
 /** The stored photo of a one-file upload; core skips a file without an error only as a duplicate. */
-function storedPhoto({ uploaded, skipped }: UploadResult): Photo {
+function storedPhoto({ uploaded, skipped }: UploadResult): PhotoAnswer {
   const photo = uploaded[0]
   if (photo) return photo
   const existing = skipped[0]?.existingId
@@ -206,6 +214,10 @@ function toSeedPhoto(photo: Photo, url: URL): SeedPhoto {
     dimensions: { height: photo.height, width: photo.width },
     sizes: sizesOf(photo, url),
   }
+}
+
+function toSeedReceipt(receipt: { id: string }): SeedPhotoReceipt {
+  return { guid: guidOf(receipt.id) }
 }
 
 /** Each size's own variant, else the original (a variant preset configured away). */

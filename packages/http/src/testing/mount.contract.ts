@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { createDarkroom, type Caller, type Darkroom } from '@darkroom/core'
+import { createDarkroom, isPhotoReceipt, type Caller, type Darkroom } from '@darkroom/core'
 import { createFsBlobStore, createSqliteStore } from '@darkroom/storage'
 import { createApiKey, type AppRouter, type Authenticate } from '@darkroom/trpc'
 import {
@@ -269,6 +269,7 @@ export function describeMountContract(options: MountContractOptions): void {
       expect(requests).toEqual([{ method: 'POST', url: `${media}/trpc/photos.upload` }])
       expect(result.skipped).toEqual([])
       const photo = result.uploaded[0]!
+      if (isPhotoReceipt(photo)) throw new Error('a key with photos.read got a receipt')
       expect(photo).toMatchObject({ albumId: album.id, width: 640, height: 480 })
       expect(photo.checksum).toBe(sha256(data))
       expect((await darkroom.photos.get(ALICE, { id: photo.id })).checksum).toBe(sha256(data))

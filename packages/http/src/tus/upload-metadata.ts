@@ -46,6 +46,18 @@ export function parseUploadMetadata(header: string | null | undefined): UploadMe
   return { filename, albumId, category, pending }
 }
 
+/**
+ * An `Upload-Metadata` header without its `filename` (and `name`) pairs, as answered to a caller
+ * without `photos.read`; empty when nothing else is left.
+ */
+export function withoutFilename(header: string): string {
+  return header
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '' && !/^(filename|name)( |$)/.test(pair))
+    .join(',')
+}
+
 /** The sanitised metadata as tus keeps it (values are strings). */
 export function toTusMetadata(metadata: UploadMetadata): Record<string, string> {
   const out: Record<string, string> = { filename: metadata.filename }

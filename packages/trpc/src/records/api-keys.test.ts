@@ -1,5 +1,5 @@
 import { DarkroomError, type Caller } from '@darkroom/core'
-import { makeCaller, MemoryServerStore } from '@darkroom/core/testing'
+import { asPhoto, makeCaller, MemoryServerStore } from '@darkroom/core/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { createContext } from '../context.js'
 import { failure, jpeg, makeHarness, uploadForm } from '../internal/harness.test-utils.js'
@@ -115,7 +115,7 @@ describe('Authorization: Bearer sk_...', () => {
     const { uploaded } = await client.photos.upload(
       uploadForm([{ name: 'a.jpg', bytes: await jpeg() }]),
     )
-    expect(uploaded[0]!.ownerId).toBe('alice')
+    expect(asPhoto(uploaded[0]!).ownerId).toBe('alice')
     const stored = (await h.serverStore.listApiKeys('alice')).find((k) => k.id === apiKey.id)
     expect(stored?.lastUsedAt).toEqual(h.clock.now())
   })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { asPhoto } from '@darkroom/core/testing'
 import { failure, jpeg, makeHarness, uploadForm } from '../internal/harness.test-utils.js'
 
 describe('owners', () => {
@@ -16,7 +17,7 @@ describe('owners', () => {
     expect(await h.alice.owners.me()).toEqual({
       ownerId: 'alice',
       quotaBytes: 10_000_000,
-      usedBytes: uploaded[0]!.size,
+      usedBytes: asPhoto(uploaded[0]!).size,
       profilePhotoId: uploaded[0]!.id,
     })
     expect(await h.bob.owners.me()).toMatchObject({ ownerId: 'bob', usedBytes: 0 })

@@ -12,6 +12,7 @@ import {
   listCommentsInput,
   listPhotosInput,
   movePhotoInput,
+  photoAnswerSchema,
   photoListSchema,
   photoSchema,
   reactInput,
@@ -55,12 +56,12 @@ export function photosRouter(p: Procedures) {
 
     update: p.authed
       .input(updatePhotoInput)
-      .output(photoSchema)
+      .output(photoAnswerSchema)
       .mutation(({ ctx, input }) => ctx.darkroom.photos.update(ctx.caller, input)),
 
     move: p.authed
       .input(movePhotoInput)
-      .output(photoSchema)
+      .output(photoAnswerSchema)
       .mutation(async ({ ctx, input }) => {
         // A copy adds a photo as an upload does, and counts against the same rate limit.
         if (input.copy) await p.limitAsUpload(ctx)
@@ -69,7 +70,7 @@ export function photosRouter(p: Procedures) {
 
     reorder: p.authed
       .input(reorderPhotoInput)
-      .output(photoSchema)
+      .output(photoAnswerSchema)
       .mutation(({ ctx, input }) => ctx.darkroom.photos.reorder(ctx.caller, input)),
 
     delete: p.authed
@@ -84,7 +85,7 @@ export function photosRouter(p: Procedures) {
 
     restore: p.authed
       .input(restorePhotoInput)
-      .output(photoSchema)
+      .output(photoAnswerSchema)
       .mutation(({ ctx, input }) => ctx.darkroom.photos.restore(ctx.caller, input)),
 
     repairDimensions: p.authed

@@ -1,5 +1,6 @@
+import { hasScope } from '@darkroom/core'
 import { iso } from '../internal/dates.js'
-import { uploadStatusInput, uploadStatusSchema } from '../schemas/upload.js'
+import { uploadStatusAnswerSchema, uploadStatusInput } from '../schemas/upload.js'
 import { UploadRecords } from '../records/uploads.js'
 import { router, type Procedures } from '../trpc.js'
 
@@ -8,13 +9,21 @@ export function uploadsRouter(p: Procedures) {
     /** A tus upload's state: `receiving`, `processing`, `ready` (photoId) or `failed` (error). */
     status: p.authed
       .input(uploadStatusInput)
-      .output(uploadStatusSchema)
+      .output(uploadStatusAnswerSchema)
       .query(async ({ ctx, input }) => {
         const upload = await new UploadRecords(ctx.serverStore, ctx.clock).find(
           input.id,
           ctx.caller,
         )
-        return { ...upload, createdAt: iso(upload.createdAt), updatedAt: iso(upload.updatedAt) }
+        const status = {
+          ...upload,
+          createdAt: iso(upload.createdAt),
+          updatedAt: iso(upload.updatedAt),
+        }
+        if (hasScope(ctx.caller, 'photos.read')) return status
+        // The filename becomes the photo's: photo data, withheld from a write-only key.
+        const { filename: _withheld, ...rest } = status
+        return { ...rest, withheld: true as const }
       }),
   })
 }

@@ -6,7 +6,9 @@ import {
   type BulkDeleteResult,
   type DeleteResult,
   type Photo,
+  type PhotoAnswer,
   type PhotoList,
+  type PhotoReceipt,
   type RepairResult,
 } from '@darkroom/core'
 import { z } from 'zod'
@@ -77,6 +79,26 @@ export const photoSchema = z.object({
   variants: photoVariantUrlsSchema,
 })
 
+/**
+ * What a write answers a caller without `photos.read` (a write-only key): that the write
+ * happened, with no photo data (core's `PhotoReceipt`, by `photoAnswerFor`).
+ */
+export const photoReceiptSchema = z
+  .object({
+    id: z.string(),
+    albumId: nullableString,
+    pending: z.boolean(),
+    /** Always `true`: photo data is withheld from a caller without `photos.read`. */
+    withheld: z.literal(true),
+  })
+  .describe(
+    'Answered instead of the photo to a caller without the photos.read scope (a write-only key): ' +
+      'the write happened; no photo data (filename, description, EXIF, GPS, dimensions ...).',
+  )
+
+/** A write's answer: the photo, or a receipt for a caller without `photos.read`. */
+export const photoAnswerSchema = z.union([photoSchema, photoReceiptSchema])
+
 export const photoListSchema = z.object({
   items: z.array(photoSchema),
   total: z.number(),
@@ -111,11 +133,13 @@ export const commentSchema = z.object({
 // Drift between these schemas and core's types fails the build here.
 const mirrors: [
   Mirrors<z.output<typeof photoSchema>, Photo>,
+  Mirrors<z.output<typeof photoReceiptSchema>, PhotoReceipt>,
+  Mirrors<z.output<typeof photoAnswerSchema>, PhotoAnswer>,
   Mirrors<z.output<typeof photoListSchema>, PhotoList>,
   Mirrors<z.output<typeof deleteResultSchema>, DeleteResult>,
   Mirrors<z.output<typeof bulkDeleteResultSchema>, BulkDeleteResult>,
   Mirrors<z.output<typeof repairResultSchema>, RepairResult>,
-] = [true, true, true, true, true]
+] = [true, true, true, true, true, true, true]
 void mirrors
 
 // ---------------------------------------------------------------- inputs

@@ -1,7 +1,7 @@
 import type { SkipReason, UploadResult } from '@darkroom/core'
 import { z } from 'zod'
 import { formBooleanSchema, idSchema, strictObject, type Mirrors } from './common.js'
-import { photoSchema } from './photo.js'
+import { photoReceiptSchema, photoSchema } from './photo.js'
 
 /**
  * `photos.upload` takes `multipart/form-data` (tRPC's FormData input; the client sends it with
@@ -144,7 +144,13 @@ const SKIP_REASONS = [
 ] as const satisfies readonly SkipReason[]
 
 export const uploadResultSchema = z.object({
-  uploaded: z.array(photoSchema.extend({ index: z.number(), restored: z.boolean() })),
+  /** The stored photos; receipts (no photo data) for a caller without `photos.read`. */
+  uploaded: z.array(
+    z.union([
+      photoSchema.extend({ index: z.number(), restored: z.boolean() }),
+      photoReceiptSchema.extend({ index: z.number(), restored: z.boolean() }),
+    ]),
+  ),
   skipped: z.array(
     z.object({
       index: z.number(),
@@ -176,3 +182,14 @@ export const uploadStatusSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 })
+
+/**
+ * `uploads.status` to a caller without `photos.read` (a write-only key): the same without the
+ * filename, which becomes the photo's (an upload is its owner's, whichever key made it).
+ */
+export const uploadStatusReceiptSchema = uploadStatusSchema
+  .omit({ filename: true })
+  .extend({ withheld: z.literal(true) })
+  .describe('uploads.status to a caller without photos.read: no filename (photo data).')
+
+export const uploadStatusAnswerSchema = z.union([uploadStatusSchema, uploadStatusReceiptSchema])

@@ -21,8 +21,11 @@ export async function reorderCommand(ctx: CommandContext, argv: string[]): Promi
     return 0
   }
   const where = values.before !== undefined ? `before ${values.before}` : `after ${values.after}`
+  // A key without photos.read is answered a receipt: no filename, no position.
   ctx.output.line(
-    `Moved ${photo.id} (${photo.filename}) ${where}; its position is now ${photo.position}`,
+    'withheld' in photo
+      ? `Moved ${photo.id} ${where}`
+      : `Moved ${photo.id} (${photo.filename}) ${where}; its position is now ${photo.position}`,
   )
   return 0
 }
@@ -37,8 +40,10 @@ export async function setHiddenCommand(
   const [id] = positionals(parsed.positionals, ['id'], hidden ? 'hide' : 'unhide')
   const photo = await ctx.client.photos.update.mutate({ id: id!, hidden })
   if (ctx.json) ctx.output.line(JSON.stringify(photo, null, 2))
-  else
-    ctx.output.line(`${photo.hidden ? 'Hidden' : 'Visible again'}: ${photo.id} (${photo.filename})`)
+  else {
+    const name = 'withheld' in photo ? '' : ` (${photo.filename})`
+    ctx.output.line(`${hidden ? 'Hidden' : 'Visible again'}: ${photo.id}${name}`)
+  }
   return 0
 }
 

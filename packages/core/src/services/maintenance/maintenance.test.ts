@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../darkroom.js'
-import { makeCaller, makeJpeg, makeTestDarkroom, type TestDarkroom } from '../../testing/index.js'
+import {
+  makeCaller,
+  makeJpeg,
+  makeTestDarkroom,
+  photosOf,
+  type TestDarkroom,
+} from '../../testing/index.js'
 
 const alice = makeCaller('alice')
 const DAY = 24 * 60 * 60 * 1000
@@ -12,10 +18,12 @@ async function upload(test: TestDarkroom, n: number, options: { profile?: boolea
       data: await makeJpeg({ width: 32, height: 24, seed: 500 + i }),
     })),
   )
-  const { uploaded } = await test.darkroom.photos.upload(alice, {
-    files,
-    setProfilePicture: options.profile ?? false,
-  })
+  const uploaded = photosOf(
+    await test.darkroom.photos.upload(alice, {
+      files,
+      setProfilePicture: options.profile ?? false,
+    }),
+  )
   return uploaded.sort((a, b) => a.index - b.index)
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DarkroomError } from '../../errors.js'
 import {
+  asPhoto,
   CORPUS_MISSING,
   loadCorpus,
   makeCaller,
@@ -64,7 +65,7 @@ describe.skipIf(!corpus)('corpus ingest', () => {
         return
       }
       expect(error).toBeUndefined()
-      const photo = ok!.uploaded[0]!
+      const photo = asPhoto(ok!.uploaded[0]!)
       expect([photo.width, photo.height]).toEqual([entry.displayWidth, entry.displayHeight])
       expect(photo.orientation).toBe(expectedOrientation(entry))
       expect(photo.takenAt).toBe(expectedTakenAt(entry))

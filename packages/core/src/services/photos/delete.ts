@@ -1,7 +1,7 @@
 import { DarkroomError } from '../../errors.js'
 import { toPhoto } from '../../domain/photo.js'
-import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
-import { requireScope } from '../../internal/access.js'
+import type { Caller, PhotoAnswer, PhotoRecord } from '../../domain/types.js'
+import { photoAnswerFor, requireScope } from '../../internal/access.js'
 import type { DarkroomEvent } from '../../ports/event-sink.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
@@ -144,12 +144,12 @@ export async function restore(
   ctx: ServiceContext,
   caller: Caller,
   input: { id: string },
-): Promise<Photo> {
+): Promise<PhotoAnswer> {
   requireScope(caller, 'photos.write')
   const record = await admit(ctx, { caller, kind: 'restore', photoId: input.id })
   const photo = toPhoto(record, ctx.config)
   await ctx.events.emit([
     ctx.events.make('photo.updated', caller.ownerId, photo.id, { photo, changed: ['deletedAt'] }),
   ])
-  return photo
+  return photoAnswerFor(caller, photo)
 }

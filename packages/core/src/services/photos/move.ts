@@ -1,7 +1,7 @@
 import { DarkroomError } from '../../errors.js'
 import { NO_COUNTS, toPhoto } from '../../domain/photo.js'
-import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
-import { requireScope } from '../../internal/access.js'
+import type { Caller, Photo, PhotoAnswer, PhotoRecord } from '../../domain/types.js'
+import { photoAnswerFor, requireScope } from '../../internal/access.js'
 import type { ServiceContext } from '../context.js'
 import { admit } from './admit.js'
 import { loadOwnAlbum, loadOwnPhoto } from './shared.js'
@@ -23,14 +23,15 @@ export async function move(
   ctx: ServiceContext,
   caller: Caller,
   input: MovePhotoInput,
-): Promise<Photo> {
+): Promise<PhotoAnswer> {
   requireScope(caller, 'photos.write')
   const source = await loadOwnPhoto(ctx.store, caller, input.id)
   const albumId = input.albumId ?? null
   if (albumId !== null) await loadOwnAlbum(ctx.store, caller, albumId)
-  return input.copy
-    ? copyPhoto(ctx, caller, source, albumId)
-    : movePhoto(ctx, caller, source, albumId)
+  const photo = input.copy
+    ? await copyPhoto(ctx, caller, source, albumId)
+    : await movePhoto(ctx, caller, source, albumId)
+  return photoAnswerFor(caller, photo)
 }
 
 async function movePhoto(

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import type { Darkroom } from '../../darkroom.js'
 import { MAX_POSITION_LENGTH } from '../../domain/position.js'
-import type { Caller } from '../../domain/types.js'
-import { ManualClock, makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
+import type { Caller, Photo } from '../../domain/types.js'
+import {
+  asPhoto,
+  ManualClock,
+  makeCaller,
+  makeJpeg,
+  makeTestDarkroom,
+  photosOf,
+} from '../../testing/index.js'
 
 const alice = makeCaller('alice')
 const bob = makeCaller('bob')
@@ -14,7 +21,7 @@ async function seed(darkroom: Darkroom, caller: Caller, n: number, albumId: stri
       data: await makeJpeg({ width: 40 + i, height: 30, seed: i + (albumId ? 1000 : 0) }),
     })),
   )
-  const { uploaded } = await darkroom.photos.upload(caller, { albumId, files })
+  const uploaded = photosOf(await darkroom.photos.upload(caller, { albumId, files }))
   return uploaded.sort((a, b) => a.index - b.index)
 }
 
@@ -197,7 +204,7 @@ describe('photos.reorder position keys', () => {
     for (let i = 0; i < 2000; i++) {
       // Always right after the first photo, two photos in turn: the gap there only narrows.
       const id = i % 2 === 0 ? x : y
-      const moved = await darkroom.photos.reorder(alice, { id, after: first })
+      const moved = asPhoto(await darkroom.photos.reorder(alice, { id, after: first }))
       longest = Math.max(longest, moved.position.length)
       model.splice(model.indexOf(id), 1)
       model.splice(1, 0, id)
@@ -626,5 +633,47 @@ describe('albums', () => {
     await darkroom.albums.delete(alice, { id: album.id })
     expect(await darkroom.photos.get(alice, { id: p!.id })).toMatchObject({ albumId: null })
     expect(await darkroom.albums.list(alice)).toEqual([])
+  })
+})
+
+describe('answers to a caller without photos.read', () => {
+  it('every write answers a receipt (no photo data); events still carry the photo', async () => {
+    const { darkroom, events } = await makeTestDarkroom()
+    const writer = makeCaller('alice', ['photos.write'])
+    const album = await darkroom.albums.create(alice, { title: 'A' })
+    const gps = { lat: 48.858233, lon: 2.294481 }
+    const files = [1, 2].map(async (seed) => ({
+      filename: `secret-${seed}.jpg`,
+      data: await makeJpeg({ seed, make: 'SecretCam', gps }),
+    }))
+    const { uploaded } = await darkroom.photos.upload(writer, {
+      albumId: album.id,
+      files: await Promise.all(files),
+    })
+    const receipt = (id: string, albumId: string | null = album.id) => ({
+      id,
+      albumId,
+      pending: false,
+      withheld: true,
+    })
+    const [p, q] = [...uploaded].sort((a, b) => a.index - b.index)
+    expect(p).toEqual({ ...receipt(p!.id), index: 0, restored: false })
+    expect(await darkroom.photos.update(writer, { id: p!.id })).toEqual(receipt(p!.id))
+    expect(await darkroom.photos.reorder(writer, { id: p!.id, after: q!.id })).toEqual(
+      receipt(p!.id),
+    )
+    const copy = await darkroom.photos.move(writer, { id: p!.id, albumId: null, copy: true })
+    expect(copy).toEqual(receipt(copy.id, null))
+    expect(await darkroom.photos.move(writer, { id: q!.id, albumId: null })).toEqual(
+      receipt(q!.id, null),
+    )
+    await darkroom.photos.delete(writer, { id: q!.id })
+    expect(await darkroom.photos.restore(writer, { id: q!.id })).toEqual(receipt(q!.id, null))
+    // The events (for webhooks, which need photos.read) still carry the whole photo.
+    const updated = events.filter((e) => e.type === 'photo.updated').at(-1)!
+    expect(updated.data).toMatchObject({ photo: { id: q!.id, exif: { make: 'SecretCam' } } })
+    expect((updated.data as { photo: Photo }).photo.exif?.gps?.lat).toBeCloseTo(gps.lat, 5)
+    // A caller with photos.read is answered the photo.
+    expect(asPhoto(await darkroom.photos.update(alice, { id: p!.id })).exif?.make).toBe('SecretCam')
   })
 })

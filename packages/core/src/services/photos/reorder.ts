@@ -1,9 +1,9 @@
 import { DarkroomError } from '../../errors.js'
 import { toPhoto } from '../../domain/photo.js'
 import { MAX_POSITION_LENGTH, positionBetween, positionsBetween } from '../../domain/position.js'
-import type { Caller, Photo, PhotoRecord } from '../../domain/types.js'
+import type { Caller, PhotoAnswer, PhotoRecord } from '../../domain/types.js'
 import type { MetadataOps } from '../../ports/metadata-store.js'
-import { requireScope } from '../../internal/access.js'
+import { photoAnswerFor, requireScope } from '../../internal/access.js'
 import type { ServiceContext } from '../context.js'
 import { loadOwnPhoto } from './shared.js'
 
@@ -26,7 +26,7 @@ export async function reorder(
   ctx: ServiceContext,
   caller: Caller,
   input: ReorderPhotoInput,
-): Promise<Photo> {
+): Promise<PhotoAnswer> {
   requireScope(caller, 'photos.write')
   const anchorId = input.before ?? input.after
   if ((input.before === undefined) === (input.after === undefined) || anchorId === undefined) {
@@ -75,7 +75,7 @@ export async function reorder(
   await ctx.events.emit([
     ctx.events.make('photo.updated', caller.ownerId, photo.id, { photo, changed: ['position'] }),
   ])
-  return photo
+  return photoAnswerFor(caller, photo)
 }
 
 /** Neighbours on each side of the gap that the first re-spacing rewrites; doubled until it fits. */

@@ -1,7 +1,7 @@
 import { DarkroomError, type Violation } from '../../errors.js'
 import { sanitizeFilename, toPhoto } from '../../domain/photo.js'
-import type { Caller, Photo } from '../../domain/types.js'
-import { requireScope } from '../../internal/access.js'
+import type { Caller, PhotoAnswer } from '../../domain/types.js'
+import { photoAnswerFor, requireScope } from '../../internal/access.js'
 import type { PhotoPatch } from '../../ports/metadata-store.js'
 import type { ServiceContext } from '../context.js'
 import { loadOwnPhoto } from './shared.js'
@@ -28,7 +28,7 @@ export async function update(
   ctx: ServiceContext,
   caller: Caller,
   input: UpdatePhotoInput,
-): Promise<Photo> {
+): Promise<PhotoAnswer> {
   requireScope(caller, 'photos.write')
   const violations: Violation[] = []
   const patch: PhotoPatch = {}
@@ -76,5 +76,5 @@ export async function update(
       changed: Object.keys(patch).filter((key) => key !== 'manualDimensions'),
     }),
   ])
-  return photo
+  return photoAnswerFor(caller, photo)
 }

@@ -8,8 +8,10 @@ import { localFile } from '../../internal/bytes.js'
 import * as defaultMedia from '../../media/index.js'
 import type { BlobStore } from '../../ports/blob-store.js'
 import {
+  asPhoto,
   ManualClock,
   makeCaller,
+  photosOf,
   makeJpeg,
   makePng,
   makeTestDarkroom,
@@ -42,7 +44,7 @@ describe('photos.upload', () => {
       files: [{ filename: 'DSC_2031.jpg', data }],
     })
     expect(skipped).toEqual([])
-    const [photo] = uploaded
+    const [photo] = photosOf({ uploaded })
     expect(photo).toMatchObject({
       filename: 'DSC_2031.jpg',
       mimeType: 'image/jpeg',
@@ -126,7 +128,7 @@ describe('photos.upload', () => {
         { filename: 'doc.jpg', data: Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n') },
       ],
     })
-    expect(uploaded.map((u) => u.filename)).toEqual(['a.png'])
+    expect(photosOf({ uploaded }).map((u) => u.filename)).toEqual(['a.png'])
     expect(skipped).toEqual([
       expect.objectContaining({
         index: 1,
@@ -168,7 +170,7 @@ describe('photos.upload', () => {
           { filename: 'big.jpg', data: localFile(tooBig, 5000) },
         ],
       })
-      expect(uploaded.map((u) => [u.filename, u.size, u.width])).toEqual([
+      expect(photosOf({ uploaded }).map((u) => [u.filename, u.size, u.width])).toEqual([
         ['a.png', first.byteLength, 8],
         ['b.png', second.byteLength, 9],
       ])
@@ -199,7 +201,7 @@ describe('photos.upload', () => {
       )),
     ]
     const { uploaded } = await darkroom.photos.upload(alice, { albumId: album.id, files })
-    expect(uploaded.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
+    expect(photosOf({ uploaded }).map((p) => p.filename)).toEqual(files.map((f) => f.filename))
     const page = await darkroom.photos.list(alice, { albumId: album.id, sort: 'position' })
     expect(page.items.map((p) => p.filename)).toEqual(files.map((f) => f.filename))
   })
@@ -227,7 +229,7 @@ describe('photos.upload', () => {
       })),
     )
     const { uploaded } = await darkroom.photos.upload(alice, { files })
-    const byIndex = [...uploaded].sort((a, b) => a.index - b.index)
+    const byIndex = photosOf({ uploaded }).sort((a, b) => a.index - b.index)
     const times = byIndex.map((p) => Date.parse(p.createdAt))
     for (let i = 1; i < times.length; i++)
       expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]! + 1)
@@ -374,7 +376,7 @@ describe('photos.upload', () => {
       postId: 'b50abae085ff0134029244b301d53d2d',
       files: [{ filename: 'me.jpg', data: await makeJpeg() }],
     })
-    expect(uploaded[0]!.postId).toBe('b50abae085ff0134029244b301d53d2d')
+    expect(asPhoto(uploaded[0]!).postId).toBe('b50abae085ff0134029244b301d53d2d')
     expect((await darkroom.owners.me(alice)).profilePhotoId).toBe(uploaded[0]!.id)
   })
 
@@ -383,8 +385,8 @@ describe('photos.upload', () => {
     const { uploaded } = await darkroom.photos.upload(alice, {
       files: [{ filename: 'w.jpg', data: await makeJpeg({ width: 1600, height: 1200 }) }],
     })
-    expect(uploaded[0]!.variants.watermark).toMatch(/watermark\.webp$/)
-    expect(uploaded[0]!.variants.watermarkSmall).toMatch(/watermarkSmall\.webp$/)
+    expect(asPhoto(uploaded[0]!).variants.watermark).toMatch(/watermark\.webp$/)
+    expect(asPhoto(uploaded[0]!).variants.watermarkSmall).toMatch(/watermarkSmall\.webp$/)
   })
 
   it('sanitises hostile filenames and never uses them in blob keys', async () => {
@@ -394,7 +396,7 @@ describe('photos.upload', () => {
       names.map(async (filename, i) => ({ filename, data: await makeJpeg({ seed: i }) })),
     )
     const { uploaded } = await darkroom.photos.upload(alice, { files })
-    expect(uploaded.map((u) => u.filename)).toEqual([
+    expect(photosOf({ uploaded }).map((u) => u.filename)).toEqual([
       'passwd',
       'ab.jpg',
       'gpj.exe',

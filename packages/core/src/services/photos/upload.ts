@@ -1,7 +1,7 @@
 import { DarkroomError, type Violation } from '../../errors.js'
 import { toPhoto } from '../../domain/photo.js'
-import type { AlbumRecord, Caller, Photo } from '../../domain/types.js'
-import { requireScope } from '../../internal/access.js'
+import type { AlbumRecord, Caller, Photo, PhotoReceipt } from '../../domain/types.js'
+import { photoAnswerFor, requireScope } from '../../internal/access.js'
 import { isLocalFile, type FileData } from '../../internal/bytes.js'
 import type { Clock } from '../../ports/clock.js'
 import { mapLimit } from '../../internal/limit.js'
@@ -58,15 +58,22 @@ export interface SkippedFile {
   existingId?: string
 }
 
-export interface UploadedFile extends Photo {
+/** Where a stored file was in the batch, and whether the upload took its bytes out of the trash. */
+export interface UploadedPlace {
   /** Index of the file in the batch. */
   index: number
   /** True when these bytes were in the trash and the upload restored them. */
   restored: boolean
 }
 
+export type UploadedFile = Photo & UploadedPlace
+
+/** An upload's answer to a caller without `photos.read`: no photo data (see `PhotoReceipt`). */
+export type UploadedReceipt = PhotoReceipt & UploadedPlace
+
 export interface UploadResult {
-  uploaded: UploadedFile[]
+  /** The stored photos; receipts when the caller may not read photos (`photoAnswerFor`). */
+  uploaded: (UploadedFile | UploadedReceipt)[]
   skipped: SkippedFile[]
 }
 
@@ -163,12 +170,12 @@ async function finish(
   batch: { caller: Caller; files: readonly UploadFile[]; outcomes: Outcome[] },
 ): Promise<UploadResult> {
   const { caller, files, outcomes } = batch
-  const uploaded: UploadedFile[] = []
+  const stored: UploadedFile[] = []
   const skipped: SkippedFile[] = []
   const errors: unknown[] = []
   for (const outcome of outcomes) {
     if ('photo' in outcome) {
-      uploaded.push({
+      stored.push({
         ...toPhoto(outcome.photo, ctx.config),
         index: outcome.index,
         restored: outcome.restored,
@@ -179,12 +186,17 @@ async function finish(
     }
   }
   await ctx.events.emit(
-    uploaded.map((p) =>
+    stored.map((p) =>
       ctx.events.make(p.restored ? 'photo.updated' : 'photo.uploaded', caller.ownerId, p.id, {
         photo: p,
       }),
     ),
   )
+  const uploaded = stored.map(({ index, restored, ...photo }) => ({
+    ...photoAnswerFor(caller, photo),
+    index,
+    restored,
+  }))
   if (uploaded.length === 0) {
     if (errors.length > 0 && errors.length === skipped.length) throw errors[0]
     if (skipped.length > 0 && skipped.every((s) => VALIDATION_REASONS.has(s.reason))) {

@@ -9,7 +9,7 @@ import { DarkroomError } from '../../errors.js'
 import { localFile } from '../../internal/bytes.js'
 import { FsScratchSpace } from '../../node/index.js'
 import type { BlobStore } from '../../ports/blob-store.js'
-import { makeCaller, makeJpeg, makeTestDarkroom } from '../../testing/index.js'
+import { asPhoto, makeCaller, makeJpeg, makeTestDarkroom, photosOf } from '../../testing/index.js'
 import {
   FFMPEG_MISSING,
   H264,
@@ -118,7 +118,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
         files: [{ filename: 'clip.jpg', data: bytes }],
       })
       expect(skipped).toEqual([])
-      const photo = uploaded[0]!
+      const photo = asPhoto(uploaded[0]!)
       expect(photo).toMatchObject({ kind: 'video', mimeType, width, height, orientation: 1 })
       expect(photo.size).toBe(bytes.byteLength)
       expect(Math.abs(photo.durationSec! - duration)).toBeLessThanOrEqual(0.1)
@@ -154,7 +154,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
         { filename: 'upside-down.mov', data: await readFile(clips['rotated180.mov']!) },
       ],
     })
-    const [portrait, upsideDown] = uploaded.sort((a, b) => a.index - b.index)
+    const [portrait, upsideDown] = photosOf({ uploaded }).sort((a, b) => a.index - b.index)
     expect(portrait).toMatchObject({ width: 240, height: 320, ratio: 0.75 })
     expect([6, 8]).toContain(portrait!.orientation)
     const poster = await sharp(
@@ -173,7 +173,9 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
         { filename: 'c.mp4', data: await readFile(clips['h264.mp4']!) },
       ],
     })
-    const byIndex = uploaded.sort((a, b) => a.index - b.index).map((p) => p.takenAt)
+    const byIndex = photosOf({ uploaded })
+      .sort((a, b) => a.index - b.index)
+      .map((p) => p.takenAt)
     expect(byIndex).toEqual(['2024-05-01T10:20:30+00:00', '2023-07-14T18:05:09+02:00', null])
   })
 
@@ -187,7 +189,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
       ],
     })
     expect(skipped).toEqual([])
-    const [redThenBlue, red, short] = uploaded.sort((a, b) => a.index - b.index)
+    const [redThenBlue, red, short] = photosOf({ uploaded }).sort((a, b) => a.index - b.index)
     const channels = (hue: string | null) => {
       const n = Number.parseInt(hue!.slice(1), 16)
       return { r: n >> 16, b: n & 0xff }
@@ -242,7 +244,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
         { filename: 'b.webm', data: await readFile(clips['vp8.webm']!) },
       ],
     })
-    expect(uploaded.map((p) => p.mimeType)).toEqual(['video/mp4'])
+    expect(photosOf({ uploaded }).map((p) => p.mimeType)).toEqual(['video/mp4'])
     expect(skipped).toMatchObject([{ index: 1, reason: 'invalid_type' }])
     expect(skipped[0]!.message).toContain('"video/webm"')
   })
@@ -310,7 +312,7 @@ describe.skipIf(FFMPEG_MISSING !== null)('video ingest', () => {
           { filename: 'b.tif', data: localFile(path, other.byteLength) },
         ],
       })
-      expect(uploaded.map((p) => [p.kind, p.mimeType, p.width])).toEqual([
+      expect(photosOf({ uploaded }).map((p) => [p.kind, p.mimeType, p.width])).toEqual([
         ['image', 'image/tiff', 80],
         ['image', 'image/tiff', 80],
       ])

@@ -1,4 +1,4 @@
-import type { Photo } from '@darkroom/core'
+import { isPhotoReceipt, type PhotoAnswer } from '@darkroom/core'
 
 /** A photo as the albums API answers it: snake_case, the original as an absolute URL. */
 export interface SeedPhoto {
@@ -16,12 +16,22 @@ export interface SeedPhoto {
 }
 
 /**
+ * What a write answers a caller without `photos.read` (a write-only key): the ids, no photo
+ * data (core's `PhotoReceipt`).
+ */
+export interface SeedPhotoReceipt {
+  id: string
+  album_id: string | null
+}
+
+/**
  * The one translation of a Darkroom photo into the API's photo object. `blob_url` is the
  * original's URL (`photo.variants.original`) made absolute against the request's origin, unless
  * the engine's `publicBaseUrl` already made it absolute (a CDN, or the public origin behind a
  * proxy). `file_type` is the type sniffed from the bytes, never the client's claim.
  */
-export function toSeedPhoto(photo: Photo, requestUrl: URL): SeedPhoto {
+export function toSeedPhoto(photo: PhotoAnswer, requestUrl: URL): SeedPhoto | SeedPhotoReceipt {
+  if (isPhotoReceipt(photo)) return { id: photo.id, album_id: photo.albumId }
   return {
     id: photo.id,
     user_id: photo.ownerId,

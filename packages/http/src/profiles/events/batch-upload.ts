@@ -5,11 +5,17 @@ import {
   localFile,
   type Caller,
   type Darkroom,
-  type Photo,
+  type PhotoAnswer,
   type Violation,
 } from '@darkroom/core'
 import { typeRefusal, type AllowedTypes } from './file-types.js'
-import { toSkippedItem, toUploadedItem, type SkippedItem, type UploadedItem } from './seed-photo.js'
+import {
+  toSkippedItem,
+  toUploadedItem,
+  type SeedPhotoReceipt,
+  type SkippedItem,
+  type UploadedItem,
+} from './seed-photo.js'
 
 /**
  * Files already on disk (a multipart batch, or an assembled chunked upload) into an event, as
@@ -40,7 +46,7 @@ export interface BatchInput {
 }
 
 export interface BatchAnswer {
-  uploaded: UploadedItem[]
+  uploaded: (UploadedItem | SeedPhotoReceipt)[]
   skipped: SkippedItem[]
 }
 
@@ -107,7 +113,7 @@ async function ingest(
   caller: Caller,
   input: BatchInput,
   accepted: readonly { index: number; file: IncomingFile }[],
-): Promise<{ uploaded: Photo[]; skipped: Skip[] }> {
+): Promise<{ uploaded: PhotoAnswer[]; skipped: Skip[] }> {
   try {
     const result = await darkroom.photos.upload(caller, {
       files: accepted.map(({ file }) => ({

@@ -1,4 +1,4 @@
-import type { Photo } from '@darkroom/core'
+import { isPhotoReceipt, type Photo, type PhotoAnswer } from '@darkroom/core'
 
 /**
  * The one translation of a Darkroom photo into the events API's fields. An event is a Darkroom
@@ -37,6 +37,15 @@ export interface UploadedItem {
   captured_at: string | null
 }
 
+/**
+ * What a write answers a caller without `photos.read` (a write-only key) in place of a photo or
+ * an uploaded item: the ids, no photo data (core's `PhotoReceipt`).
+ */
+export interface SeedPhotoReceipt {
+  id: string
+  event_id: string | null
+}
+
 /** A file in the `skipped` list of an upload answer. */
 export interface SkippedItem {
   filename: string
@@ -47,7 +56,10 @@ export interface SkippedItem {
   existing_id?: string
 }
 
-export function toSeedPhoto(photo: Photo): SeedPhoto {
+export function toSeedPhoto(photo: Photo): SeedPhoto
+export function toSeedPhoto(photo: PhotoAnswer): SeedPhoto | SeedPhotoReceipt
+export function toSeedPhoto(photo: PhotoAnswer): SeedPhoto | SeedPhotoReceipt {
+  if (isPhotoReceipt(photo)) return { id: photo.id, event_id: photo.albumId }
   return {
     ...toUploadedItem(photo),
     event_id: photo.albumId,
@@ -69,7 +81,8 @@ export function toSeedPhoto(photo: Photo): SeedPhoto {
   }
 }
 
-export function toUploadedItem(photo: Photo): UploadedItem {
+export function toUploadedItem(photo: PhotoAnswer): UploadedItem | SeedPhotoReceipt {
+  if (isPhotoReceipt(photo)) return { id: photo.id, event_id: photo.albumId }
   return {
     id: photo.id,
     filename: photo.filename,

@@ -3,9 +3,10 @@ import {
   DarkroomError,
   isDarkroomError,
   localFile,
+  photoAnswerFor,
   requireScope,
   type Caller,
-  type Photo,
+  type PhotoAnswer,
   type Violation,
 } from '@darkroom/core'
 import type { ReceivedFile, ReceivedForm } from '../../api/multipart.js'
@@ -34,7 +35,7 @@ export async function uploadImage(
   deps: ProfileDeps,
   request: Request,
   upload: { caller: Caller; rules: ImageRules; isPublic: boolean },
-): Promise<Photo> {
+): Promise<PhotoAnswer> {
   const { caller, rules } = upload
   requireScope(caller, 'photos.write')
   const form = await receiveForm(deps, request, rules)
@@ -52,15 +53,17 @@ export async function uploadImage(
     if (uploaded[0]) return uploaded[0]
     // Core throws every other refusal of a lone file: what is left is a duplicate, the caller's
     // own photo with these very bytes, read as its owner (a write-only key may not hold
-    // photos.read). A guest shares its owner with strangers: core names it no photo, and its
-    // duplicate is a plain refusal.
+    // photos.read), and answered as any write answers the caller (`photoAnswerFor`: no photo
+    // data to a caller without photos.read). A guest shares its owner with strangers: core names
+    // it no photo, and its duplicate is a plain refusal.
     const existingId = skipped[0]?.existingId
     if (!existingId) {
       const message = skipped[0]?.message ?? 'The file was not stored.'
       throw DarkroomError.validation([{ property: 'image', message }])
     }
     const owner: Caller = { ownerId: caller.ownerId, scopes: ['photos.read'] }
-    return await deps.darkroom.photos.get(owner, { id: existingId })
+    const existing = await deps.darkroom.photos.get(owner, { id: existingId })
+    return photoAnswerFor(caller, existing)
   } finally {
     await form.dispose()
   }

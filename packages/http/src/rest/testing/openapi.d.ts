@@ -678,66 +678,77 @@ export interface operations {
         }
         content: {
           'application/json': {
-            uploaded: {
-              id: string
-              ownerId: string
-              albumId: string | null
-              category: string | null
-              filename: string
-              description: string
-              mimeType: string
-              /** @enum {string} */
-              kind: 'image' | 'video'
-              size: number
-              width: number | null
-              height: number | null
-              orientation: number | null
-              ratio: number | null
-              takenAt: string | null
-              exif: {
-                make: string | null
-                model: string | null
-                lens: string | null
-                iso: number | null
-                exposure: number | null
-                fNumber: number | null
-                focalLength: number | null
-                gps: {
-                  lat: number
-                  lon: number
-                } | null
-              } | null
-              hue: string | null
-              thumbhash: string | null
-              checksum: string
-              isPublic: boolean
-              hidden: boolean
-              pending: boolean
-              deletedAt: string | null
-              position: string
-              postId: string | null
-              durationSec: number | null
-              createdAt: string
-              updatedAt: string
-              views: number
-              downloads: number
-              likes: number
-              ratingAvg: number | null
-              ratingCount: number
-              commentCount: number
-              variants: {
-                original: string
-                small: string | null
-                medium: string | null
-                large: string | null
-                watermark?: string | null
-                watermarkSmall?: string | null
-              } & {
-                [key: string]: string | null
-              }
-              index: number
-              restored: boolean
-            }[]
+            uploaded: (
+              | {
+                  id: string
+                  ownerId: string
+                  albumId: string | null
+                  category: string | null
+                  filename: string
+                  description: string
+                  mimeType: string
+                  /** @enum {string} */
+                  kind: 'image' | 'video'
+                  size: number
+                  width: number | null
+                  height: number | null
+                  orientation: number | null
+                  ratio: number | null
+                  takenAt: string | null
+                  exif: {
+                    make: string | null
+                    model: string | null
+                    lens: string | null
+                    iso: number | null
+                    exposure: number | null
+                    fNumber: number | null
+                    focalLength: number | null
+                    gps: {
+                      lat: number
+                      lon: number
+                    } | null
+                  } | null
+                  hue: string | null
+                  thumbhash: string | null
+                  checksum: string
+                  isPublic: boolean
+                  hidden: boolean
+                  pending: boolean
+                  deletedAt: string | null
+                  position: string
+                  postId: string | null
+                  durationSec: number | null
+                  createdAt: string
+                  updatedAt: string
+                  views: number
+                  downloads: number
+                  likes: number
+                  ratingAvg: number | null
+                  ratingCount: number
+                  commentCount: number
+                  variants: {
+                    original: string
+                    small: string | null
+                    medium: string | null
+                    large: string | null
+                    watermark?: string | null
+                    watermarkSmall?: string | null
+                  } & {
+                    [key: string]: string | null
+                  }
+                  index: number
+                  restored: boolean
+                }
+              | {
+                  id: string
+                  albumId: string | null
+                  pending: boolean
+                  /** @constant */
+                  withheld: true
+                  index: number
+                  restored: boolean
+                }
+            )[]
             skipped: {
               index: number
               filename: string
@@ -765,66 +776,77 @@ export interface operations {
         }
         content: {
           'application/json': {
-            uploaded: {
-              id: string
-              ownerId: string
-              albumId: string | null
-              category: string | null
-              filename: string
-              description: string
-              mimeType: string
-              /** @enum {string} */
-              kind: 'image' | 'video'
-              size: number
-              width: number | null
-              height: number | null
-              orientation: number | null
-              ratio: number | null
-              takenAt: string | null
-              exif: {
-                make: string | null
-                model: string | null
-                lens: string | null
-                iso: number | null
-                exposure: number | null
-                fNumber: number | null
-                focalLength: number | null
-                gps: {
-                  lat: number
-                  lon: number
-                } | null
-              } | null
-              hue: string | null
-              thumbhash: string | null
-              checksum: string
-              isPublic: boolean
-              hidden: boolean
-              pending: boolean
-              deletedAt: string | null
-              position: string
-              postId: string | null
-              durationSec: number | null
-              createdAt: string
-              updatedAt: string
-              views: number
-              downloads: number
-              likes: number
-              ratingAvg: number | null
-              ratingCount: number
-              commentCount: number
-              variants: {
-                original: string
-                small: string | null
-                medium: string | null
-                large: string | null
-                watermark?: string | null
-                watermarkSmall?: string | null
-              } & {
-                [key: string]: string | null
-              }
-              index: number
-              restored: boolean
-            }[]
+            uploaded: (
+              | {
+                  id: string
+                  ownerId: string
+                  albumId: string | null
+                  category: string | null
+                  filename: string
+                  description: string
+                  mimeType: string
+                  /** @enum {string} */
+                  kind: 'image' | 'video'
+                  size: number
+                  width: number | null
+                  height: number | null
+                  orientation: number | null
+                  ratio: number | null
+                  takenAt: string | null
+                  exif: {
+                    make: string | null
+                    model: string | null
+                    lens: string | null
+                    iso: number | null
+                    exposure: number | null
+                    fNumber: number | null
+                    focalLength: number | null
+                    gps: {
+                      lat: number
+                      lon: number
+                    } | null
+                  } | null
+                  hue: string | null
+                  thumbhash: string | null
+                  checksum: string
+                  isPublic: boolean
+                  hidden: boolean
+                  pending: boolean
+                  deletedAt: string | null
+                  position: string
+                  postId: string | null
+                  durationSec: number | null
+                  createdAt: string
+                  updatedAt: string
+                  views: number
+                  downloads: number
+                  likes: number
+                  ratingAvg: number | null
+                  ratingCount: number
+                  commentCount: number
+                  variants: {
+                    original: string
+                    small: string | null
+                    medium: string | null
+                    large: string | null
+                    watermark?: string | null
+                    watermarkSmall?: string | null
+                  } & {
+                    [key: string]: string | null
+                  }
+                  index: number
+                  restored: boolean
+                }
+              | {
+                  id: string
+                  albumId: string | null
+                  pending: boolean
+                  /** @constant */
+                  withheld: true
+                  index: number
+                  restored: boolean
+                }
+            )[]
             skipped: {
               index: number
               filename: string
@@ -1188,64 +1210,72 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            ownerId: string
-            albumId: string | null
-            category: string | null
-            filename: string
-            description: string
-            mimeType: string
-            /** @enum {string} */
-            kind: 'image' | 'video'
-            size: number
-            width: number | null
-            height: number | null
-            orientation: number | null
-            ratio: number | null
-            takenAt: string | null
-            exif: {
-              make: string | null
-              model: string | null
-              lens: string | null
-              iso: number | null
-              exposure: number | null
-              fNumber: number | null
-              focalLength: number | null
-              gps: {
-                lat: number
-                lon: number
-              } | null
-            } | null
-            hue: string | null
-            thumbhash: string | null
-            checksum: string
-            isPublic: boolean
-            hidden: boolean
-            pending: boolean
-            deletedAt: string | null
-            position: string
-            postId: string | null
-            durationSec: number | null
-            createdAt: string
-            updatedAt: string
-            views: number
-            downloads: number
-            likes: number
-            ratingAvg: number | null
-            ratingCount: number
-            commentCount: number
-            variants: {
-              original: string
-              small: string | null
-              medium: string | null
-              large: string | null
-              watermark?: string | null
-              watermarkSmall?: string | null
-            } & {
-              [key: string]: string | null
-            }
-          }
+          'application/json':
+            | {
+                id: string
+                ownerId: string
+                albumId: string | null
+                category: string | null
+                filename: string
+                description: string
+                mimeType: string
+                /** @enum {string} */
+                kind: 'image' | 'video'
+                size: number
+                width: number | null
+                height: number | null
+                orientation: number | null
+                ratio: number | null
+                takenAt: string | null
+                exif: {
+                  make: string | null
+                  model: string | null
+                  lens: string | null
+                  iso: number | null
+                  exposure: number | null
+                  fNumber: number | null
+                  focalLength: number | null
+                  gps: {
+                    lat: number
+                    lon: number
+                  } | null
+                } | null
+                hue: string | null
+                thumbhash: string | null
+                checksum: string
+                isPublic: boolean
+                hidden: boolean
+                pending: boolean
+                deletedAt: string | null
+                position: string
+                postId: string | null
+                durationSec: number | null
+                createdAt: string
+                updatedAt: string
+                views: number
+                downloads: number
+                likes: number
+                ratingAvg: number | null
+                ratingCount: number
+                commentCount: number
+                variants: {
+                  original: string
+                  small: string | null
+                  medium: string | null
+                  large: string | null
+                  watermark?: string | null
+                  watermarkSmall?: string | null
+                } & {
+                  [key: string]: string | null
+                }
+              }
+            | {
+                id: string
+                albumId: string | null
+                pending: boolean
+                /** @constant */
+                withheld: true
+              }
         }
       }
       400: components['responses']['Error400']
@@ -1283,64 +1313,72 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            ownerId: string
-            albumId: string | null
-            category: string | null
-            filename: string
-            description: string
-            mimeType: string
-            /** @enum {string} */
-            kind: 'image' | 'video'
-            size: number
-            width: number | null
-            height: number | null
-            orientation: number | null
-            ratio: number | null
-            takenAt: string | null
-            exif: {
-              make: string | null
-              model: string | null
-              lens: string | null
-              iso: number | null
-              exposure: number | null
-              fNumber: number | null
-              focalLength: number | null
-              gps: {
-                lat: number
-                lon: number
-              } | null
-            } | null
-            hue: string | null
-            thumbhash: string | null
-            checksum: string
-            isPublic: boolean
-            hidden: boolean
-            pending: boolean
-            deletedAt: string | null
-            position: string
-            postId: string | null
-            durationSec: number | null
-            createdAt: string
-            updatedAt: string
-            views: number
-            downloads: number
-            likes: number
-            ratingAvg: number | null
-            ratingCount: number
-            commentCount: number
-            variants: {
-              original: string
-              small: string | null
-              medium: string | null
-              large: string | null
-              watermark?: string | null
-              watermarkSmall?: string | null
-            } & {
-              [key: string]: string | null
-            }
-          }
+          'application/json':
+            | {
+                id: string
+                ownerId: string
+                albumId: string | null
+                category: string | null
+                filename: string
+                description: string
+                mimeType: string
+                /** @enum {string} */
+                kind: 'image' | 'video'
+                size: number
+                width: number | null
+                height: number | null
+                orientation: number | null
+                ratio: number | null
+                takenAt: string | null
+                exif: {
+                  make: string | null
+                  model: string | null
+                  lens: string | null
+                  iso: number | null
+                  exposure: number | null
+                  fNumber: number | null
+                  focalLength: number | null
+                  gps: {
+                    lat: number
+                    lon: number
+                  } | null
+                } | null
+                hue: string | null
+                thumbhash: string | null
+                checksum: string
+                isPublic: boolean
+                hidden: boolean
+                pending: boolean
+                deletedAt: string | null
+                position: string
+                postId: string | null
+                durationSec: number | null
+                createdAt: string
+                updatedAt: string
+                views: number
+                downloads: number
+                likes: number
+                ratingAvg: number | null
+                ratingCount: number
+                commentCount: number
+                variants: {
+                  original: string
+                  small: string | null
+                  medium: string | null
+                  large: string | null
+                  watermark?: string | null
+                  watermarkSmall?: string | null
+                } & {
+                  [key: string]: string | null
+                }
+              }
+            | {
+                id: string
+                albumId: string | null
+                pending: boolean
+                /** @constant */
+                withheld: true
+              }
         }
       }
       /** @description A copy was made (`copy: true`): the new photo. */
@@ -1349,64 +1387,72 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            ownerId: string
-            albumId: string | null
-            category: string | null
-            filename: string
-            description: string
-            mimeType: string
-            /** @enum {string} */
-            kind: 'image' | 'video'
-            size: number
-            width: number | null
-            height: number | null
-            orientation: number | null
-            ratio: number | null
-            takenAt: string | null
-            exif: {
-              make: string | null
-              model: string | null
-              lens: string | null
-              iso: number | null
-              exposure: number | null
-              fNumber: number | null
-              focalLength: number | null
-              gps: {
-                lat: number
-                lon: number
-              } | null
-            } | null
-            hue: string | null
-            thumbhash: string | null
-            checksum: string
-            isPublic: boolean
-            hidden: boolean
-            pending: boolean
-            deletedAt: string | null
-            position: string
-            postId: string | null
-            durationSec: number | null
-            createdAt: string
-            updatedAt: string
-            views: number
-            downloads: number
-            likes: number
-            ratingAvg: number | null
-            ratingCount: number
-            commentCount: number
-            variants: {
-              original: string
-              small: string | null
-              medium: string | null
-              large: string | null
-              watermark?: string | null
-              watermarkSmall?: string | null
-            } & {
-              [key: string]: string | null
-            }
-          }
+          'application/json':
+            | {
+                id: string
+                ownerId: string
+                albumId: string | null
+                category: string | null
+                filename: string
+                description: string
+                mimeType: string
+                /** @enum {string} */
+                kind: 'image' | 'video'
+                size: number
+                width: number | null
+                height: number | null
+                orientation: number | null
+                ratio: number | null
+                takenAt: string | null
+                exif: {
+                  make: string | null
+                  model: string | null
+                  lens: string | null
+                  iso: number | null
+                  exposure: number | null
+                  fNumber: number | null
+                  focalLength: number | null
+                  gps: {
+                    lat: number
+                    lon: number
+                  } | null
+                } | null
+                hue: string | null
+                thumbhash: string | null
+                checksum: string
+                isPublic: boolean
+                hidden: boolean
+                pending: boolean
+                deletedAt: string | null
+                position: string
+                postId: string | null
+                durationSec: number | null
+                createdAt: string
+                updatedAt: string
+                views: number
+                downloads: number
+                likes: number
+                ratingAvg: number | null
+                ratingCount: number
+                commentCount: number
+                variants: {
+                  original: string
+                  small: string | null
+                  medium: string | null
+                  large: string | null
+                  watermark?: string | null
+                  watermarkSmall?: string | null
+                } & {
+                  [key: string]: string | null
+                }
+              }
+            | {
+                id: string
+                albumId: string | null
+                pending: boolean
+                /** @constant */
+                withheld: true
+              }
         }
       }
       400: components['responses']['Error400']
@@ -1444,64 +1490,72 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            ownerId: string
-            albumId: string | null
-            category: string | null
-            filename: string
-            description: string
-            mimeType: string
-            /** @enum {string} */
-            kind: 'image' | 'video'
-            size: number
-            width: number | null
-            height: number | null
-            orientation: number | null
-            ratio: number | null
-            takenAt: string | null
-            exif: {
-              make: string | null
-              model: string | null
-              lens: string | null
-              iso: number | null
-              exposure: number | null
-              fNumber: number | null
-              focalLength: number | null
-              gps: {
-                lat: number
-                lon: number
-              } | null
-            } | null
-            hue: string | null
-            thumbhash: string | null
-            checksum: string
-            isPublic: boolean
-            hidden: boolean
-            pending: boolean
-            deletedAt: string | null
-            position: string
-            postId: string | null
-            durationSec: number | null
-            createdAt: string
-            updatedAt: string
-            views: number
-            downloads: number
-            likes: number
-            ratingAvg: number | null
-            ratingCount: number
-            commentCount: number
-            variants: {
-              original: string
-              small: string | null
-              medium: string | null
-              large: string | null
-              watermark?: string | null
-              watermarkSmall?: string | null
-            } & {
-              [key: string]: string | null
-            }
-          }
+          'application/json':
+            | {
+                id: string
+                ownerId: string
+                albumId: string | null
+                category: string | null
+                filename: string
+                description: string
+                mimeType: string
+                /** @enum {string} */
+                kind: 'image' | 'video'
+                size: number
+                width: number | null
+                height: number | null
+                orientation: number | null
+                ratio: number | null
+                takenAt: string | null
+                exif: {
+                  make: string | null
+                  model: string | null
+                  lens: string | null
+                  iso: number | null
+                  exposure: number | null
+                  fNumber: number | null
+                  focalLength: number | null
+                  gps: {
+                    lat: number
+                    lon: number
+                  } | null
+                } | null
+                hue: string | null
+                thumbhash: string | null
+                checksum: string
+                isPublic: boolean
+                hidden: boolean
+                pending: boolean
+                deletedAt: string | null
+                position: string
+                postId: string | null
+                durationSec: number | null
+                createdAt: string
+                updatedAt: string
+                views: number
+                downloads: number
+                likes: number
+                ratingAvg: number | null
+                ratingCount: number
+                commentCount: number
+                variants: {
+                  original: string
+                  small: string | null
+                  medium: string | null
+                  large: string | null
+                  watermark?: string | null
+                  watermarkSmall?: string | null
+                } & {
+                  [key: string]: string | null
+                }
+              }
+            | {
+                id: string
+                albumId: string | null
+                pending: boolean
+                /** @constant */
+                withheld: true
+              }
         }
       }
       400: components['responses']['Error400']
@@ -1536,64 +1590,72 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            ownerId: string
-            albumId: string | null
-            category: string | null
-            filename: string
-            description: string
-            mimeType: string
-            /** @enum {string} */
-            kind: 'image' | 'video'
-            size: number
-            width: number | null
-            height: number | null
-            orientation: number | null
-            ratio: number | null
-            takenAt: string | null
-            exif: {
-              make: string | null
-              model: string | null
-              lens: string | null
-              iso: number | null
-              exposure: number | null
-              fNumber: number | null
-              focalLength: number | null
-              gps: {
-                lat: number
-                lon: number
-              } | null
-            } | null
-            hue: string | null
-            thumbhash: string | null
-            checksum: string
-            isPublic: boolean
-            hidden: boolean
-            pending: boolean
-            deletedAt: string | null
-            position: string
-            postId: string | null
-            durationSec: number | null
-            createdAt: string
-            updatedAt: string
-            views: number
-            downloads: number
-            likes: number
-            ratingAvg: number | null
-            ratingCount: number
-            commentCount: number
-            variants: {
-              original: string
-              small: string | null
-              medium: string | null
-              large: string | null
-              watermark?: string | null
-              watermarkSmall?: string | null
-            } & {
-              [key: string]: string | null
-            }
-          }
+          'application/json':
+            | {
+                id: string
+                ownerId: string
+                albumId: string | null
+                category: string | null
+                filename: string
+                description: string
+                mimeType: string
+                /** @enum {string} */
+                kind: 'image' | 'video'
+                size: number
+                width: number | null
+                height: number | null
+                orientation: number | null
+                ratio: number | null
+                takenAt: string | null
+                exif: {
+                  make: string | null
+                  model: string | null
+                  lens: string | null
+                  iso: number | null
+                  exposure: number | null
+                  fNumber: number | null
+                  focalLength: number | null
+                  gps: {
+                    lat: number
+                    lon: number
+                  } | null
+                } | null
+                hue: string | null
+                thumbhash: string | null
+                checksum: string
+                isPublic: boolean
+                hidden: boolean
+                pending: boolean
+                deletedAt: string | null
+                position: string
+                postId: string | null
+                durationSec: number | null
+                createdAt: string
+                updatedAt: string
+                views: number
+                downloads: number
+                likes: number
+                ratingAvg: number | null
+                ratingCount: number
+                commentCount: number
+                variants: {
+                  original: string
+                  small: string | null
+                  medium: string | null
+                  large: string | null
+                  watermark?: string | null
+                  watermarkSmall?: string | null
+                } & {
+                  [key: string]: string | null
+                }
+              }
+            | {
+                id: string
+                albumId: string | null
+                pending: boolean
+                /** @constant */
+                withheld: true
+              }
         }
       }
       400: components['responses']['Error400']
@@ -2213,18 +2275,32 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            id: string
-            /** @enum {string} */
-            state: 'receiving' | 'processing' | 'ready' | 'failed'
-            filename: string
-            size: number | null
-            albumId: string | null
-            photoId: string | null
-            error: string | null
-            createdAt: string
-            updatedAt: string
-          }
+          'application/json':
+            | {
+                id: string
+                /** @enum {string} */
+                state: 'receiving' | 'processing' | 'ready' | 'failed'
+                filename: string
+                size: number | null
+                albumId: string | null
+                photoId: string | null
+                error: string | null
+                createdAt: string
+                updatedAt: string
+              }
+            | {
+                id: string
+                /** @enum {string} */
+                state: 'receiving' | 'processing' | 'ready' | 'failed'
+                size: number | null
+                albumId: string | null
+                photoId: string | null
+                error: string | null
+                createdAt: string
+                updatedAt: string
+                /** @constant */
+                withheld: true
+              }
         }
       }
       400: components['responses']['Error400']
