@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeJpeg } from '@darkroom/core/testing'
+import { asPhoto, makeJpeg } from '@darkroom/core/testing'
 import { startServer, uploadForm, type TestServer } from '../testing/harness.js'
 import { startServerProcess } from '../testing/processes.js'
 
@@ -237,5 +237,5 @@ async function privatePicture(): Promise<string> {
   const data = await makeJpeg({ width: 64, height: 48, seed: seed++ })
   const form = uploadForm([{ name: 'a.jpg', data }])
   const [photo] = (await server.client(key).photos.upload.mutate(form)).uploaded
-  return new URL(photo!.variants.small!, server.url).href
+  return new URL(asPhoto(photo!).variants.small!, server.url).href
 }

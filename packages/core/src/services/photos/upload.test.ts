@@ -87,7 +87,7 @@ describe('photos.upload', () => {
         { filename: 'trashed.png', data: trashed },
       ],
     })
-    const trashedId = first.uploaded.find((p) => p.filename === 'trashed.png')!.id
+    const trashedId = first.uploaded.find((p) => p.index === 1)!.id
     await darkroom.photos.delete(owner, { id: trashedId })
 
     const again = await darkroom.photos.upload(guest, {
