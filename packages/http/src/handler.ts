@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import {
   maxUploadBytes,
   systemClock,
+  type Caller,
   type Clock,
   type Darkroom,
   type ServerStore,
@@ -342,12 +343,25 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     ],
     logger,
   )
+  // The seed profiles' uploads and copies take the same tokens as tRPC's and REST's.
+  const limitUpload = async (request: Request, caller: Caller) => {
+    await uploadPolicy.rateLimit?.({
+      caller,
+      guest: caller === GUEST_CALLER,
+      headers: request.headers,
+      ip: clientIp(request),
+    })
+  }
   const profiles = mountProfiles(options.profiles ?? [], {
     darkroom,
     serverStore,
     authenticate,
     guestCaller: guestUploads ? GUEST_CALLER : null,
-    receiveForm: (request, { fileFields }) => receiveForm(request, formOptions(fileFields)),
+    receiveForm: async (request, { fileFields, caller }) => {
+      await limitUpload(request, caller)
+      return receiveForm(request, formOptions(fileFields))
+    },
+    limitUpload,
     readJson: (request) => readJson(request, undefined, budget),
     basePath,
     dataDir: options.dataDir,

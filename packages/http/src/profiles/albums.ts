@@ -103,7 +103,7 @@ async function newestFirst(
 async function uploadPhoto(deps: ProfileDeps, { request, url, requireCaller }: ProfileRequest) {
   const caller = await requireCaller()
   assertQuery(url)
-  return withUploadForm(deps, request, async ({ file, albumId }) => {
+  return withUploadForm(deps, request, caller, async ({ file, albumId }) => {
     const { uploaded, skipped } = await deps.darkroom.photos.upload(caller, {
       files: [{ filename: file.filename, data: localFile(file.path, file.size) }],
       albumId,

@@ -127,6 +127,8 @@ function photoRoutes(deps: ProfileDeps, region: string): ProfileRoute[] {
       handle: async (request) => {
         const { caller, id } = await photoRequest(request)
         const input = parseInput(moveSchema, (await deps.readJson(request.request)) ?? {})
+        // A copy adds a photo: it takes an upload token, as tRPC's and REST's copies do.
+        if (input.DoCopy) await deps.limitUpload(request.request, caller)
         const moved = await photos.move(caller, {
           id,
           albumId: input.GroupId,

@@ -30,7 +30,8 @@ const echo: Profile = {
       method: ['POST', 'PUT'],
       path: '/things',
       handle: async ({ request }) => {
-        const received = await deps.receiveForm(request, { fileFields: ['image', 'file'] })
+        const caller = { ownerId: 'echo', scopes: ['photos.write' as const] }
+        const received = await deps.receiveForm(request, { fileFields: ['image', 'file'], caller })
         try {
           seen.length = 0
           for (const file of received.files) {

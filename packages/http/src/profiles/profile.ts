@@ -44,11 +44,21 @@ export interface ProfileDeps {
   /** The caller of anonymous uploads when the handler has guest uploads on; null otherwise. */
   guestCaller: Caller | null
   /**
-   * A multipart body, each file spooled to a temporary file as it arrives, with the engine's
-   * limits (`maxFileBytes` per file: a larger file is marked `truncated`, its size counted;
-   * `maxFilesPerBatch`). Dispose the form when done.
+   * A multipart upload body for `caller`: first a token of the handler's upload rate limit (the
+   * one tRPC and REST uploads take; `RATE_LIMITED` before a byte is read), then each file
+   * spooled to a temporary file as it arrives, with the engine's limits (`maxFileBytes` per
+   * file: a larger file is marked `truncated`, its size counted; `maxFilesPerBatch`). Dispose the
+   * form when done.
    */
-  receiveForm(request: Request, options: { fileFields: readonly string[] }): Promise<ReceivedForm>
+  receiveForm(
+    request: Request,
+    options: { fileFields: readonly string[]; caller: Caller },
+  ): Promise<ReceivedForm>
+  /**
+   * A token of the upload rate limit for a photo added without a form (a copy, a chunked
+   * upload's creation), or `RATE_LIMITED`.
+   */
+  limitUpload(request: Request, caller: Caller): Promise<void>
   /** A JSON body (any Content-Type), at most 1 MiB; undefined when empty. */
   readJson(request: Request): Promise<unknown>
   /** The handler's public base path ('' or `/media`) and the profile's own (`/social`). */

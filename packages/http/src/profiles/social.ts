@@ -120,7 +120,7 @@ async function uploadPhoto(deps: ProfileDeps, { request, url, requireCaller }: P
   const caller = await requireCaller()
   let form: ReceivedForm | undefined
   try {
-    form = await deps.receiveForm(request, { fileFields: FILE_FIELDS })
+    form = await deps.receiveForm(request, { fileFields: FILE_FIELDS, caller })
     const { file, pending, setProfilePicture } = uploadOf(form, url, deps)
     const result = await deps.darkroom.photos.upload(caller, {
       files: [{ filename: file.filename, data: localFile(file.path, file.size) }],

@@ -1,4 +1,4 @@
-import { isDarkroomError, type DarkroomConfig } from '@darkroom/core'
+import { isDarkroomError, type Caller, type DarkroomConfig } from '@darkroom/core'
 import { z } from 'zod'
 import type { ReceivedFile, ReceivedForm } from '../../api/multipart.js'
 import { HttpProblem } from '../../errors.js'
@@ -119,6 +119,7 @@ const ALBUM_FIELD = 'album_id'
 export async function withUploadForm<T>(
   deps: ProfileDeps,
   request: Request,
+  caller: Caller,
   use: (form: UploadForm) => Promise<T>,
 ): Promise<T> {
   if (!/^multipart\/form-data\s*;/i.test(request.headers.get('content-type') ?? '')) {
@@ -126,7 +127,7 @@ export async function withUploadForm<T>(
     throw new AlbumsApiError(400, MESSAGES.noFile)
   }
   const form = await deps
-    .receiveForm(request, { fileFields: [FILE_FIELD] })
+    .receiveForm(request, { fileFields: [FILE_FIELD], caller })
     .catch((error: unknown) => {
       throw formRefusal(error)
     })

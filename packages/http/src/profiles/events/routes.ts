@@ -66,7 +66,7 @@ export function eventRoutes(deps: ProfileDeps, ctx: EventsContext): ProfileRoute
         const eventId = request.params.id!
         // 404 for an event that is not the caller's, 400 for a full one, before a byte is read.
         await darkroom.photos.precheck(caller, { albumId: eventId })
-        const form = await deps.receiveForm(request.request, { fileFields: ['photos'] })
+        const form = await deps.receiveForm(request.request, { fileFields: ['photos'], caller })
         try {
           const category = categoryOf(form)
           if (form.files.length === 0) {
@@ -114,6 +114,8 @@ export function eventRoutes(deps: ProfileDeps, ctx: EventsContext): ProfileRoute
         readQuery(request.url, NO_QUERY)
         const body = parseInput(START_UPLOAD, await deps.readJson(request.request))
         const eventId = request.params.id!
+        // One token of the upload rate limit per chunked upload, taken when it is started.
+        await deps.limitUpload(request.request, caller)
         await darkroom.photos
           .precheck(caller, { albumId: eventId, size: body.size })
           .catch(renameProperty('file', 'size'))

@@ -38,7 +38,7 @@ export async function uploadImage(
 ): Promise<PhotoAnswer> {
   const { caller, rules } = upload
   requireScope(caller, 'photos.write')
-  const form = await receiveForm(deps, request, rules)
+  const form = await receiveForm(deps, request, caller, rules)
   try {
     const file = theImage(form, rules)
     await deps.darkroom.photos.precheck(caller, {
@@ -73,10 +73,11 @@ export async function uploadImage(
 async function receiveForm(
   deps: ProfileDeps,
   request: Request,
+  caller: Caller,
   rules: ImageRules,
 ): Promise<ReceivedForm> {
   try {
-    return await deps.receiveForm(request, { fileFields: ['image'] })
+    return await deps.receiveForm(request, { fileFields: ['image'], caller })
   } catch (error) {
     if (isDarkroomError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
       throw fileTooLarge(null, rules.maxFileBytes)

@@ -71,6 +71,7 @@ export async function startProfileServer(options: {
   config?: DarkroomConfigInput
   guestUploads?: boolean
   basePath?: string
+  uploads?: DarkroomHandlerOptions['uploads']
 }): Promise<ProfileServer> {
   const dir = await mkdtemp(join(tmpdir(), 'darkroom-profile-'))
   const store = createSqliteStore({ filename: join(dir, 'darkroom.db') })
@@ -88,6 +89,7 @@ export async function startProfileServer(options: {
     profiles: options.profiles,
     guestUploads: options.guestUploads ?? false,
     ...(options.basePath ? { basePath: options.basePath } : {}),
+    ...(options.uploads ? { uploads: options.uploads } : {}),
   })
   const server: Server = createServer((req, res) => void handler.node(req, res))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
