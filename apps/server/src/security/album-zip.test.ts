@@ -176,6 +176,32 @@ describe('album zip', () => {
     expect(after.downloads - before.downloads).toBe(2)
   })
 
+  it('cuts the answer short, never a complete-looking archive, when a blob is gone', async () => {
+    const alice = server.client(aliceKey)
+    const broken = await alice.albums.create.mutate({ title: 'Broken' })
+    const ids: string[] = []
+    for (const seed of [20, 21]) {
+      const data = await makeJpeg({ width: 2000, height: 1500, seed })
+      const form = uploadForm([{ name: `b${seed}.jpg`, data }], { albumId: broken.id })
+      ids.push((await alice.photos.upload.mutate(form)).uploaded[0]!.id)
+    }
+    await createFsBlobStore({ root: join(server.dataDir, 'blobs') }).delete(
+      `photos/${ids[1]}/original`,
+    )
+    const response = await get(`/albums/${broken.id}.zip`, bearer(aliceKey))
+    expect(response.status).toBe(200)
+    const length = Number(response.headers.get('content-length'))
+    let received = 0
+    await expect(
+      (async () => {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          received += chunk.byteLength
+        }
+      })(),
+    ).rejects.toThrow()
+    expect(received).toBeLessThan(length)
+  })
+
   it('serves a stored size with its own extension and bytes', async () => {
     const response = await get(`/albums/${albumId}.zip?size=small`, bearer(aliceKey))
     const entries = await unzip(Buffer.from(await response.arrayBuffer()))

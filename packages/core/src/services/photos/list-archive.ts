@@ -5,6 +5,7 @@ import type { Caller } from '../../domain/types.js'
 import { isPubliclyVisible, requireScope } from '../../internal/access.js'
 import type { PhotoKeyset } from '../../ports/metadata-store.js'
 import type { ServiceContext } from '../context.js'
+import { MAX_PAGE_SIZE } from './list.js'
 
 /**
  * What goes into a download of a whole album (the HTTP zip route), listed before a byte is
@@ -48,7 +49,7 @@ export interface ArchiveListing {
 }
 
 /** Rows read per store query while listing an album for an archive. */
-const PAGE = 500
+const PAGE = MAX_PAGE_SIZE
 
 export async function listArchive(
   ctx: ServiceContext,
