@@ -131,8 +131,10 @@ describe('album zip', () => {
       const hidden = await get(`/albums/${privateAlbumId}.zip`, headers)
       expect(missing.status).toBe(404)
       expect(hidden.status).toBe(404)
-      expect((await hidden.json()).error.message).toBe(
-        (await missing.json()).error.message.replace(/"[^"]+"/, `"${privateAlbumId}"`),
+      const message = async (r: Response) =>
+        ((await r.json()) as { error: { message: string } }).error.message
+      expect(await message(hidden)).toBe(
+        (await message(missing)).replace(/"[^"]+"/, `"${privateAlbumId}"`),
       )
     }
     const writeOnly = await server.key('alice', ['photos.write'])
