@@ -26,6 +26,7 @@ import { bulkDelete, deletePhoto, restore } from './services/photos/delete.js'
 import { get, getMany } from './services/photos/get.js'
 import { list } from './services/photos/list.js'
 import { move } from './services/photos/move.js'
+import { listArchive } from './services/photos/list-archive.js'
 import { openBlob } from './services/photos/open-blob.js'
 import { ownerOf } from './services/photos/owner-of.js'
 import { precheck } from './services/photos/precheck.js'
@@ -94,6 +95,8 @@ export interface Darkroom {
     react: Bind<typeof react>
     listComments: Bind<typeof listComments>
     openBlob: Bind<typeof openBlob>
+    /** An album's entries for a streamed download (`ArchiveListing`), sizes known up front. */
+    listArchive: Bind<typeof listArchive>
     precheck: Bind<typeof precheck>
     transform: Bind<typeof transform>
     ownerOf: Bind<typeof ownerOf>
@@ -227,6 +230,7 @@ export async function createDarkroom(options: DarkroomOptions): Promise<Darkroom
       react: bind(react),
       listComments: bind(listComments),
       openBlob: bind(openBlob),
+      listArchive: bind(listArchive),
       precheck: bind(precheck),
       transform: bind(transform),
       ownerOf: bind(ownerOf),

@@ -25,6 +25,11 @@ export type { RepairDimensionsInput, RepairResult } from './services/photos/repa
 export type { ReactInput } from './services/photos/react.js'
 export type { OpenBlobInput, OpenedBlob } from './services/photos/open-blob.js'
 export type {
+  ArchiveEntry,
+  ArchiveListing,
+  ListArchiveInput,
+} from './services/photos/list-archive.js'
+export type {
   TransformInput,
   TransformPlan,
   TransformResult,

@@ -36,6 +36,7 @@ import { receiveForm, removeStaleForms } from './api/multipart.js'
 import { readJson } from './api/json-body.js'
 import { BodyBudget } from './api/body-budget.js'
 import { createPhotoRoute } from './photos.js'
+import { createArchiveRoute } from './archives.js'
 import { createApiRoute } from './rest/api-route.js'
 import { mountProfiles, type ProfileMount } from './profiles/mount.js'
 import { UploadRateLimiter } from './rate-limit.js'
@@ -177,7 +178,7 @@ export interface DarkroomHandler {
 /**
  * Everything Darkroom serves over HTTP, as one handler: `/trpc` (the typed API), `/files`
  * (tus resumable uploads), `/image/...` (on-the-fly renditions), `/photos/...` (stored
- * variants), `/session` (the picture cookie), `/healthz`, and `/api` (the REST twin under
+ * variants), `/albums/{id}.zip` (an album streamed as a zip), `/session` (the picture cookie), `/healthz`, and `/api` (the REST twin under
  * `/api/darkroom/v1`, its OpenAPI document at `/api/openapi.json` and page at `/api/docs`, a
  * JSON 404 for the rest of `/api` that no seed profile takes), under `basePath`. Nothing here
  * reads `process.env`: the app passes everything in.
@@ -307,6 +308,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     logger,
     clock,
   })
+  const archive = createArchiveRoute({ darkroom, authenticate: pictureAuth, logger })
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({
     authenticate,
@@ -337,6 +339,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/files', handle: (request) => files.handle(request) },
       { prefix: '/image', handle: image },
       { prefix: '/photos', handle: photo },
+      { prefix: '/albums', handle: archive },
       { prefix: '/healthz', handle: health, exact: true },
       { prefix: '/session', handle: session, exact: true },
       { prefix: '/api', handle: api },
