@@ -24,7 +24,6 @@ import {
   validatePhotoPaging,
 } from '@darkroom/core/adapter-kit'
 import {
-  Migrator,
   sql,
   type ExpressionBuilder,
   type Insertable,
@@ -34,11 +33,7 @@ import {
   type Expression,
   type Updateable,
 } from 'kysely'
-import {
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
-  metadataMigrationProvider,
-} from './migrations/index.js'
+import { migrateToLatest } from './migrations/index.js'
 import type { Database, PhotosTable, SqlDialectName } from './schema.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../internal/sql-errors.js'
 import { KyselyServerStore } from '../server/kysely-server-store.js'
@@ -901,14 +896,7 @@ export class KyselyMetadataStore extends KyselyOps implements MetadataStore {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({
-      db: this.db.withoutPlugins(),
-      provider: metadataMigrationProvider(this.dialect),
-      migrationTableName: MIGRATION_TABLE,
-      migrationLockTableName: MIGRATION_LOCK_TABLE,
-    })
-    const { error } = await migrator.migrateToLatest()
-    if (error) throw error
+    await migrateToLatest(this.db.withoutPlugins(), this.dialect)
   }
 
   async close(): Promise<void> {

@@ -177,5 +177,33 @@ describe.skipIf(unreachable !== null)(`Postgres at ${where}`, () => {
       expect(() => createPostgresStore({})).toThrow(/connectionString/)
       expect(() => createPostgresStore({ connectionString: url, schema: 'a;b' })).toThrow(/schema/)
     })
+
+    it('migrates a second schema of the same database (its own migration tables, not the first one`s)', async () => {
+      // This file's schema migrated (again: migrating is idempotent), another Darkroom beside it.
+      const first = open()
+      await first.migrate()
+      await first.close()
+      const other = `${schema}_b`
+      await admin((c) => c.query(`create schema ${other}`))
+      const store = createPostgresStore({ connectionString: url, schema: other })
+      try {
+        await store.migrate()
+        await store.migrate()
+        const tables = await admin((c) =>
+          c.query<{ table_name: string }>(
+            `select table_name from information_schema.tables where table_schema = $1
+             and table_name like 'darkroom_migration%' order by table_name`,
+            [other],
+          ),
+        )
+        expect(tables.rows.map((r) => r.table_name)).toEqual([
+          'darkroom_migration',
+          'darkroom_migration_lock',
+        ])
+      } finally {
+        await store.close()
+        await admin((c) => c.query(`drop schema ${other} cascade`))
+      }
+    })
   })
 })

@@ -13,13 +13,9 @@ import {
   type UploadState,
   type WebhookRecord,
 } from '@darkroom/core'
-import { Migrator, type Insertable, type Kysely, type Selectable } from 'kysely'
+import type { Insertable, Kysely, Selectable } from 'kysely'
 import { isUniqueViolation } from '../internal/sql-errors.js'
-import {
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
-  metadataMigrationProvider,
-} from '../metadata/migrations/index.js'
+import { migrateToLatest } from '../metadata/migrations/index.js'
 import type { Database, SqlDialectName, WebhookDeliveriesTable } from '../metadata/schema.js'
 
 /**
@@ -62,14 +58,7 @@ export class KyselyServerStore implements ServerStore {
    * list). Only needed when this store is used without its `KyselyMetadataStore`.
    */
   async migrate(): Promise<void> {
-    const migrator = new Migrator({
-      db: this.#db.withoutPlugins(),
-      provider: metadataMigrationProvider(this.#dialect),
-      migrationTableName: MIGRATION_TABLE,
-      migrationLockTableName: MIGRATION_LOCK_TABLE,
-    })
-    const { error } = await migrator.migrateToLatest()
-    if (error) throw error
+    await migrateToLatest(this.#db.withoutPlugins(), this.#dialect)
   }
 
   // ---- API keys ----

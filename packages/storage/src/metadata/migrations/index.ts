@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely'
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import type { SqlDialectName } from '../schema.js'
 import { initial } from './0001-initial.js'
 import { server } from './0002-server.js'
@@ -46,3 +46,27 @@ export function metadataMigrationProvider(dialect: SqlDialectName): MigrationPro
 
 export const MIGRATION_TABLE = 'darkroom_migration'
 export const MIGRATION_LOCK_TABLE = 'darkroom_migration_lock'
+
+/**
+ * Brings the database `db` points at up to date with `metadataMigrations`. On Postgres the
+ * migration tables are looked for in the connection's own schema (`current_schema()`, the
+ * store's `schema` option or the pool's search_path): kysely's Migrator otherwise takes a
+ * `darkroom_migration` table of any schema for its own, so a second Darkroom in another schema
+ * of the same database skipped creating its tables and failed on start.
+ */
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialectName): Promise<void> {
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]
+          ?.schema
+      : undefined
+  const migrator = new Migrator({
+    db,
+    provider: metadataMigrationProvider(dialect),
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw error
+}
