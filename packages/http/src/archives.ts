@@ -55,12 +55,19 @@ export interface ArchiveRouteOptions {
   darkroom: Darkroom
   authenticate: Authenticate
   logger: Logger
+  /**
+   * Archives streamed at once (each reads every photo before its range from storage); one more
+   * is a 503 with `Retry-After` before anything is read. Default 4.
+   */
+  maxConcurrent?: number
 }
 
 const PATH = /^\/albums\/([A-Za-z0-9_-]{1,64})\.zip$/
 
 export function createArchiveRoute(options: ArchiveRouteOptions) {
   const { darkroom, logger } = options
+  const maxConcurrent = options.maxConcurrent ?? 4
+  let streaming = 0
 
   return async function archiveRoute(request: Request, path: string, url: URL): Promise<Response> {
     try {
@@ -92,12 +99,23 @@ export function createArchiveRoute(options: ArchiveRouteOptions) {
       if (request.method === 'HEAD') {
         return bodyResponse(request, Buffer.alloc(0), size, span, headers)
       }
+      if (streaming >= maxConcurrent) {
+        throw new HttpProblem(
+          503,
+          'SERVICE_UNAVAILABLE',
+          `${maxConcurrent} album downloads are under way; retry shortly.`,
+          { 'Retry-After': '5' },
+        )
+      }
       const whole = !span || (span.start === 0 && span.end === size - 1)
       const body = zipStream(listing, files, span, (photoId) =>
         darkroom.photos
           .openBlob(caller, { id: photoId, variant: listing.variant, countDownload: whole })
           .then((opened) => opened.stream),
       )
+      // Held until the stream is done with: read to its end, failed or dropped by the client.
+      streaming++
+      body.once('close', () => streaming--)
       return bodyResponse(request, body, size, span, headers)
     } catch (error) {
       return errorResponse(error, logger)

@@ -110,6 +110,13 @@ export interface DarkroomHandlerOptions {
    * one without a length is cut off with a 503 when it passes the room left. Default 1 GiB.
    */
   maxBodyBytesInFlight?: number
+  archives?: {
+    /**
+     * Album zips (`/albums/{id}.zip`) streamed at once; one more is a 503 with `Retry-After`.
+     * Default 4: each reads every photo before its range from storage.
+     */
+    maxConcurrent?: number
+  }
   images?: {
     /**
      * Renders at once; default the engine's render slots (`transforms.concurrency`: half the
@@ -308,7 +315,14 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     logger,
     clock,
   })
-  const archive = createArchiveRoute({ darkroom, authenticate: pictureAuth, logger })
+  const archive = createArchiveRoute({
+    darkroom,
+    authenticate: pictureAuth,
+    logger,
+    ...(options.archives?.maxConcurrent !== undefined
+      ? { maxConcurrent: options.archives.maxConcurrent }
+      : {}),
+  })
   const health = createHealthRoute({ serverStore, darkroom, logger })
   const session = createSessionRoute({
     authenticate,

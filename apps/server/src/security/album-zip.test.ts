@@ -300,4 +300,30 @@ describe('album zip memory', () => {
     )
     expect(growth).toBeLessThan(100)
   }, 600_000)
+
+  it('streams at most 4 archives at once: one more is a 503 with Retry-After, read nothing', async () => {
+    const open = () =>
+      fetch(`${server.url}/albums/${albumId}.zip`, { headers: { Authorization: `Bearer ${key}` } })
+    // Four downloads whose clients read nothing: each holds its stream (300 MB each stay behind).
+    const held = await Promise.all([open(), open(), open(), open()])
+    expect(held.map((r) => r.status)).toEqual([200, 200, 200, 200])
+    const refused = await open()
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('5')
+    expect(await refused.json()).toMatchObject({
+      error: { message: expect.stringMatching(/4 album downloads are under way/) },
+    })
+    // A client that gives up frees its place.
+    await held[0]!.body!.cancel()
+    await expect.poll(async () => (await open().then(keep)).status, { timeout: 10_000 }).toBe(200)
+    await Promise.all([...held.slice(1), ...kept].map((r) => r.body?.cancel()))
+  }, 120_000)
 })
+
+const kept: Response[] = []
+/** Keeps a response to cancel later (a 200 holds its stream until then); returns it. */
+function keep(response: Response): Response {
+  if (response.status === 200) kept.push(response)
+  else void response.body?.cancel()
+  return response
+}
