@@ -67,11 +67,11 @@ describe.skipIf(!hasChromium)('a signed srcset in chromium', () => {
       `<img id="ok" srcset="${absolute(signed.srcset)}" sizes="${signed.sizes}" src="${server.url}${signed.src}">` +
         `<img id="bad" srcset="${tampered}" sizes="100vw">`,
     )
-    await page.waitForFunction(() => [...document.images].every((img) => img.complete))
-    const ok = await page.$eval('#ok', (img) => ({
-      width: (img as HTMLImageElement).naturalWidth,
-      src: (img as HTMLImageElement).currentSrc,
-    }))
+    // Page code as strings: this package's TypeScript has no DOM types.
+    await page.waitForFunction('[...document.images].every((img) => img.complete)')
+    const ok = await page.evaluate<{ width: number; src: string }>(
+      '({ width: ok.naturalWidth, src: ok.currentSrc })',
+    )
     // Chromium picks 828w for 400 CSS px at 2x; naturalWidth is in CSS px (828 / density).
     expect(ok.src).toContain('w=828&')
     expect(ok.width).toBe(400)
@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium)('a signed srcset in chromium', () => {
       await (await fetch(ok.src, { headers: { accept: 'image/avif' } })).arrayBuffer(),
     )
     expect((await sharp(bytes).metadata()).width).toBe(828)
-    const bad = await page.$eval('#bad', (img) => (img as HTMLImageElement).naturalWidth)
+    const bad = await page.evaluate<number>('bad.naturalWidth')
     expect(bad).toBe(0)
     expect(answers.find((a) => a.url.includes('w=829&'))?.status).toBe(403)
   }, 60_000)
