@@ -97,6 +97,8 @@ export interface ServerConfig {
     cacheMaxBytes: number
     /** Sizes unsigned requests by others than the owner snap up to (`IMAGE_PUBLIC_SIZES`). */
     publicSizes?: number[]
+    /** The widths `photos.signUrls` signs as one ladder (`IMAGE_SIGNED_WIDTHS`). */
+    signedWidths?: number[]
   }
   /** Where webhooks may point and how many an owner may have (`WEBHOOK_ALLOWED_*`). */
   webhookRules: { urlPolicy: WebhookUrlPolicy; maxPerOwner: number }
@@ -228,6 +230,14 @@ const envSchema = z.object({
     .regex(/^\d{1,4}(\s*,\s*\d{1,4})*$/, 'must be comma-separated sizes in px, e.g. 320,640,1280')
     .transform((v) => v.split(',').map((n) => Number(n.trim())))
     .refine((sizes) => sizes.every((n) => n >= 1 && n <= 4096), 'sizes must be from 1 to 4096')
+    .optional(),
+  IMAGE_SIGNED_WIDTHS: z
+    .string()
+    .trim()
+    .regex(/^\d{1,4}(\s*,\s*\d{1,4})*$/, 'must be comma-separated widths in px, e.g. 640,1080,1920')
+    .transform((v) => [...new Set(v.split(',').map((n) => Number(n.trim())))])
+    .refine((sizes) => sizes.every((n) => n >= 1 && n <= 4096), 'widths must be from 1 to 4096')
+    .refine((sizes) => sizes.length <= 32, 'at most 32 widths')
     .optional(),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).optional(),
   WEBHOOK_RETRY_BASE_MS: int(1).optional(),
@@ -381,6 +391,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       maxQueue: e.IMAGE_QUEUE ?? 64,
       cacheMaxBytes: Math.round((e.IMAGE_CACHE_MAX_MB ?? 512) * 1024 * 1024),
       ...(e.IMAGE_PUBLIC_SIZES ? { publicSizes: e.IMAGE_PUBLIC_SIZES } : {}),
+      ...(e.IMAGE_SIGNED_WIDTHS ? { signedWidths: e.IMAGE_SIGNED_WIDTHS } : {}),
     },
     webhookRules: {
       urlPolicy: {

@@ -48,7 +48,11 @@ export type { HealthReport, HealthState } from './services/health.js'
 export { PHOTO_SORTS, MAX_PAGE_SIZE } from './services/photos/list.js'
 export { MAX_GET_MANY } from './services/photos/get.js'
 export { MAX_BULK_DELETE } from './services/photos/delete.js'
-export { TRANSFORM_FORMATS, MAX_TRANSFORM_EDGE } from './services/photos/transform.js'
+export {
+  TRANSFORM_FORMATS,
+  MAX_TRANSFORM_EDGE,
+  MAX_AVIF_EDGE,
+} from './services/photos/transform.js'
 
 // Handing files and callers to the engine.
 export { localFile, isLocalFile, formatBytes } from './internal/bytes.js'

@@ -26,7 +26,8 @@ import { createCors, type CorsOptions } from './cors.js'
 import { createFilesHandler, type FilesHandlerOptions } from './files.js'
 import { createHealthRoute } from './health.js'
 import { createImageRoute } from './images.js'
-import { MAX_EDGE } from './signed-urls.js'
+import { createImageUrlSigner } from './image-url-signer.js'
+import { DEFAULT_SIGNED_WIDTHS, MAX_EDGE, MAX_LADDER_RUNGS } from './signed-urls.js'
 import { DiskCache } from './internal/disk-cache.js'
 import { errorResponse } from './internal/responses.js'
 import { TransformQueue } from './internal/transform-queue.js'
@@ -136,6 +137,11 @@ export interface DarkroomHandlerOptions {
      * 2560). Anything else needs a signed URL.
      */
     publicSizes?: readonly number[]
+    /**
+     * The widths `photos.signUrls` signs, as one ladder per srcset (at most 32). Default
+     * `DEFAULT_SIGNED_WIDTHS`: Next.js's default `imageSizes` and `deviceSizes`, 16 to 3840.
+     */
+    signedWidths?: readonly number[]
   }
   /** Where webhooks may point (public addresses on 80/443 by default) and how many per owner. */
   webhooks?: WebhookRules
@@ -220,10 +226,28 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
     rateLimit: ({ caller, guest, ip }) =>
       uploadLimiter.take(UploadRateLimiter.bucketOf(caller, guest, ip)),
   }
+  const signedWidths = options.images?.signedWidths ?? DEFAULT_SIGNED_WIDTHS
+  if (
+    signedWidths.length === 0 ||
+    new Set(signedWidths).size > MAX_LADDER_RUNGS ||
+    !signedWidths.every(isEdge)
+  ) {
+    throw new TypeError(
+      `createDarkroomHandler: images.signedWidths must be 1 to ${MAX_LADDER_RUNGS} whole ` +
+        `numbers from 1 to ${MAX_EDGE}`,
+    )
+  }
   const router = createAppRouter(darkroom, {
     serverStore,
     authenticate,
     clock,
+    // Signed srcsets (`photos.signUrls`) point where `/image` is served: the public base URL
+    // when the engine has one (as variant links do), else this handler's base path.
+    signImageUrls: createImageUrlSigner({
+      secret: options.signingSecret,
+      ladder: signedWidths,
+      prefix: darkroom.config.publicBaseUrl || basePath,
+    }),
     ...uploadPolicy,
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   })

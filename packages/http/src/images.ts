@@ -17,6 +17,7 @@ import { errorResponse } from './internal/responses.js'
 import type { TransformQueue } from './internal/transform-queue.js'
 import {
   canonicalQuery,
+  checkLadderSignature,
   checkSignature,
   DEFAULT_PUBLIC_SIZES,
   parseImageParams,
@@ -31,7 +32,8 @@ import {
  * - `ext` is jpg, jpeg, png, webp, avif, or `auto`: the `Accept` header reduced to avif, webp
  *   or jpeg (and `Vary: Accept`), so the cache holds at most three formats per query.
  * - Who may read: the owner (bearer key), anyone for a public photo, or anyone holding a signed
- *   URL (see signed-urls.ts). Others get 404, as for a missing photo.
+ *   URL (see signed-urls.ts): one rendition's, or a ladder's (`photos.signUrls`: any `w` of the
+ *   signed widths). Others get 404, as for a missing photo.
  * - What they may ask for: a signed URL, exactly what it names; the owner, sizes and quality
  *   snapped to steps; anyone else (anonymous, or another owner's key on a public photo), sizes
  *   snapped up to a short ladder (`publicSizes`) and no `q`. Every render is bounded by the
@@ -106,7 +108,9 @@ export function createImageRoute(options: ImageRouteOptions) {
       const id = match[1]!
       const exact = parseImageParams(url.searchParams)
       const now = clock.now().getTime()
-      const signed = checkSignature(options.signingSecret, path, url.searchParams, exact, now)
+      // A ladder (`l`, from `photos.signUrls`) signs a set of widths; otherwise one rendition.
+      const check = url.searchParams.has('l') ? checkLadderSignature : checkSignature
+      const signed = check(options.signingSecret, path, url.searchParams, exact, now)
 
       const caller = await pictureCaller({
         request,

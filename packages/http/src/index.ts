@@ -7,8 +7,15 @@ export type { CorsOptions } from './cors.js'
 export type { Logger } from './logger.js'
 export { PHOTO_ID_HEADER, UPLOAD_STATE_HEADER } from './files.js'
 export type { UploadStore } from './files.js'
-export { signUrl, canonicalQuery, snapEdge, DEFAULT_PUBLIC_SIZES } from './signed-urls.js'
-export type { ImageParams } from './signed-urls.js'
+export {
+  signUrl,
+  signSrcset,
+  canonicalQuery,
+  snapEdge,
+  DEFAULT_PUBLIC_SIZES,
+  DEFAULT_SIGNED_WIDTHS,
+} from './signed-urls.js'
+export type { ImageParams, SignedSrcset } from './signed-urls.js'
 export { STATUS_BY_CODE, HttpProblem, toHttpError } from './errors.js'
 export type { ErrorBody, HttpError } from './errors.js'
 export { GUEST_CALLER } from './auth.js'

@@ -13,6 +13,13 @@ import { HttpProblem } from './errors.js'
  * A signature is `sig` = hex HMAC-SHA256(secret, `<path>?<canonical query with exp>`), where
  * `exp` is a unix time in seconds. It grants reading that one rendition until `exp`, private
  * photos included, and allows exact (unsnapped) sizes.
+ *
+ * A ladder signature (`photos.signUrls`, for `<img srcset>`) signs a set of widths instead of
+ * one: `sig` = HMAC over `<path>?exp=<exp>&l=<w1>.<w2>...`, and each URL of the srcset adds its
+ * own `w`, which is outside the signature and must be one of `l`. So one signature serves every
+ * rung; the path carries the photo and the format (`auto` or an extension), `l` the ladder and
+ * `exp` the expiry, and changing any of them breaks it. The input of a ladder signature always
+ * holds `l=`, which an exact one's never does: neither can stand for the other.
  */
 
 export interface ImageParams {
@@ -171,6 +178,119 @@ export function checkSignature(
   }
   if (exp * 1000 < nowMs) throw new HttpProblem(403, 'FORBIDDEN', 'The signed URL has expired.')
   return 'valid'
+}
+
+/**
+ * The widths `photos.signUrls` signs by default: Next.js's default `imageSizes` and
+ * `deviceSizes`, so a `next/image` loader's every width is a rung.
+ */
+export const DEFAULT_SIGNED_WIDTHS: readonly number[] = [
+  16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840,
+]
+
+/** The most rungs one ladder signature may carry (each adds a rendition to the cache). */
+export const MAX_LADDER_RUNGS = 32
+
+/** A srcset over one ladder signature. */
+export interface SignedSrcset {
+  /** The largest rung's URL, for `src`. */
+  src: string
+  /** `<url> <w>w, ...`, smallest first. */
+  srcset: string
+  widths: number[]
+  expiresAt: Date
+}
+
+/**
+ * Signs `path` (`/image/<id>.<ext>`) for every width of `widths` with one signature valid
+ * until `expiresAt` (rounded down to a second); `prefix` goes before each URL (a base path or
+ * an origin) and is not signed.
+ *
+ * @example
+ * signSrcset(secret, `/image/${id}.auto`, [640, 1080, 1920], new Date(Date.now() + 3600_000))
+ * // { src: '/image/<id>.auto?w=1920&l=640.1080.1920&exp=...&sig=...', srcset: '... 640w, ...' }
+ */
+export function signSrcset(
+  secret: string,
+  path: string,
+  widths: readonly number[],
+  expiresAt: Date,
+  prefix = '',
+): SignedSrcset {
+  const ladder = [...new Set(widths)].sort((a, b) => a - b)
+  if (ladder.length === 0 || ladder.length > MAX_LADDER_RUNGS || !ladder.every(isEdgeSize)) {
+    throw new TypeError(
+      `signSrcset: widths must be 1 to ${MAX_LADDER_RUNGS} whole numbers from 1 to ${MAX_EDGE}`,
+    )
+  }
+  const exp = Math.floor(expiresAt.getTime() / 1000)
+  const l = ladder.join('.')
+  const sig = signature(secret, path, ladderQuery(exp, l))
+  const urlOf = (w: number) => `${prefix}${path}?w=${w}&l=${l}&exp=${exp}&sig=${sig}`
+  return {
+    src: urlOf(ladder[ladder.length - 1]!),
+    srcset: ladder.map((w) => `${urlOf(w)} ${w}w`).join(', '),
+    widths: ladder,
+    expiresAt: new Date(exp * 1000),
+  }
+}
+
+/** What a ladder signature covers: `exp` and `l` (sorted keys, as `canonicalQuery`). */
+function ladderQuery(exp: number, ladder: string): string {
+  return `exp=${exp}&l=${ladder}`
+}
+
+/**
+ * Checks a request that carries a ladder (`l`): its `sig` must cover the path, `l` and `exp`;
+ * `w` must be one of `l`'s widths and nothing else may be asked for (`h`, `crop` and `q` are
+ * not signed). `absent` when there is no `sig`; `valid`; or a 403 otherwise.
+ */
+export function checkLadderSignature(
+  secret: string,
+  path: string,
+  query: URLSearchParams,
+  params: ImageParams,
+  nowMs: number,
+): SignatureCheck {
+  const sig = query.get('sig')
+  if (sig === null) return 'absent'
+  const expText = query.get('exp') ?? ''
+  const l = query.get('l') ?? ''
+  const ladder = parseLadder(l)
+  if (!/^[0-9a-f]{64}$/.test(sig) || !/^\d{1,12}$/.test(expText) || !ladder) {
+    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature is malformed.')
+  }
+  const exp = Number(expText)
+  const expected = Buffer.from(signature(secret, path, ladderQuery(exp, l)), 'hex')
+  if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) {
+    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature does not match.')
+  }
+  if (exp * 1000 < nowMs) throw new HttpProblem(403, 'FORBIDDEN', 'The signed URL has expired.')
+  if (params.w === undefined || !ladder.includes(params.w) || hasUnsigned(params)) {
+    throw new HttpProblem(
+      403,
+      'FORBIDDEN',
+      `This URL is signed for the widths ${ladder.join(', ')} only: "w" must be one of them, ` +
+        'and "h", "crop" and "q" are not signed.',
+    )
+  }
+  return 'valid'
+}
+
+/** `640.750.828` → [640, 750, 828]: strictly ascending sizes, no leading zeros; else null. */
+function parseLadder(text: string): number[] | null {
+  if (!/^[1-9]\d{0,3}(\.[1-9]\d{0,3})*$/.test(text)) return null
+  const ladder = text.split('.').map(Number)
+  if (ladder.length > MAX_LADDER_RUNGS || !ladder.every(isEdgeSize)) return null
+  return ladder.every((w, i) => i === 0 || w > ladder[i - 1]!) ? ladder : null
+}
+
+function hasUnsigned(params: ImageParams): boolean {
+  return params.h !== undefined || params.crop === true || params.q !== undefined
+}
+
+function isEdgeSize(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_EDGE
 }
 
 function badParam(key: string, expected: string): HttpProblem {

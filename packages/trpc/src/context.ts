@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Caller, Clock, Darkroom, IdGenerator, ServerStore } from '@darkroom/core'
+import type { Caller, Clock, Darkroom, IdGenerator, Photo, ServerStore } from '@darkroom/core'
 
 /**
  * Two contexts. The adapter builds a small `RequestContext` per HTTP request (its headers, or a
@@ -37,6 +37,33 @@ export interface Context {
  * an app's own session or JWT check in here (`combineAuthenticators` keeps API keys working).
  */
 export type Authenticate = (req: { headers: Headers }) => Promise<Caller | null>
+
+/** The format policy of signed image URLs: one format, or `auto` (the browser's `Accept`). */
+export type ImageUrlFormat = 'auto' | 'jpg' | 'png' | 'webp' | 'avif'
+
+/** A srcset over one signature (`photos.signUrls`). */
+export interface SignedImageUrls {
+  /** The largest width's URL. */
+  src: string
+  /** `<url> <width>w, ...`, smallest first. */
+  srcset: string
+  /** The widths of `srcset`: the ladder (or the part asked for) up to the photo's width. */
+  widths: number[]
+  expiresAt: Date
+}
+
+/**
+ * Mints the signed image URLs of `photos.signUrls` for a photo the caller owns. It belongs to
+ * the HTTP layer, which holds the signing secret and serves the URLs (`createDarkroomHandler`
+ * passes its own); throws `DarkroomError('VALIDATION')` for widths outside its ladder.
+ */
+export type SignImageUrls = (request: {
+  photo: Photo
+  format: ImageUrlFormat
+  /** A part of the signer's ladder; default all of it. */
+  widths?: readonly number[]
+  expiresAt: Date
+}) => SignedImageUrls
 
 /**
  * Called before each upload request (`photos.upload`) with its caller; throws

@@ -1,7 +1,15 @@
 export { createAppRouter } from './routers/app.js'
 export type { AppRouter, AppRouterOptions } from './routers/app.js'
 export { createContext, createContextInner, toHeaders } from './context.js'
-export type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
+export type {
+  Authenticate,
+  Context,
+  ImageUrlFormat,
+  RequestContext,
+  SignedImageUrls,
+  SignImageUrls,
+  UploadRateLimit,
+} from './context.js'
 export { createCallerFactory } from './trpc.js'
 export { resolveUploadCaller } from './upload-caller.js'
 export type { UploadPolicy } from './upload-caller.js'

@@ -7,7 +7,13 @@ import {
   type ServerStore,
 } from '@darkroom/core'
 import { initTRPC } from '@trpc/server'
-import type { Authenticate, Context, RequestContext, UploadRateLimit } from './context.js'
+import type {
+  Authenticate,
+  Context,
+  RequestContext,
+  SignImageUrls,
+  UploadRateLimit,
+} from './context.js'
 import { formatError, mapError } from './errors.js'
 import { resolveUploadCaller } from './upload-caller.js'
 
@@ -45,6 +51,8 @@ export interface ProcedureDeps {
   ids: IdGenerator
   /** Runs before every upload request; throws `RATE_LIMITED` to refuse it. */
   rateLimit?: UploadRateLimit | null
+  /** Mints `photos.signUrls`' URLs; null: the procedure is unavailable (a 500 naming why). */
+  signImageUrls?: SignImageUrls | null
 }
 
 /**
@@ -106,6 +114,7 @@ export function createProcedures(deps: ProcedureDeps) {
     authed: authedProcedure,
     upload: uploadProcedure,
     limitAsUpload,
+    signImageUrls: deps.signImageUrls ?? null,
   }
 }
 

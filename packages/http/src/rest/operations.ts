@@ -152,6 +152,15 @@ export const REST_OPERATIONS: readonly RestOperation[] = [
     summary: 'Like, rate or comment on a photo',
   },
   {
+    procedure: 'photos.signUrls',
+    method: 'GET',
+    path: '/photos/{id}/signed-urls',
+    input: 'query',
+    status: 200,
+    summary:
+      'A srcset of signed /image URLs for your photo (private too): one signature, every width',
+  },
+  {
     procedure: 'photos.listComments',
     method: 'GET',
     path: '/photos/{id}/comments',

@@ -8,7 +8,7 @@ import {
 } from '@darkroom/core'
 import { apiKeyAuthenticator } from '../records/api-key-authenticator.js'
 import type { WebhookRules } from '../records/webhooks.js'
-import type { Authenticate, UploadRateLimit } from '../context.js'
+import type { Authenticate, SignImageUrls, UploadRateLimit } from '../context.js'
 import { createProcedures, router } from '../trpc.js'
 import { albumsRouter } from './albums.js'
 import { keysRouter } from './keys.js'
@@ -32,6 +32,11 @@ export interface AppRouterOptions {
   rateLimit?: UploadRateLimit | null
   /** Where webhooks may point and how many an owner may have (see records/webhook-url.ts). */
   webhooks?: WebhookRules
+  /**
+   * Mints the signed srcsets of `photos.signUrls`; `createDarkroomHandler` passes its own (it
+   * holds the signing secret and serves `/image`). Without it that procedure fails (500).
+   */
+  signImageUrls?: SignImageUrls | null
 }
 
 /**
@@ -60,6 +65,7 @@ export function createAppRouter(darkroom: Darkroom, options: AppRouterOptions) {
     clock,
     ids: options.ids ?? uuidV7Ids,
     rateLimit: options.rateLimit ?? null,
+    signImageUrls: options.signImageUrls ?? null,
   })
   return router({
     photos: photosRouter(p),

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import { localFile, type UploadFile } from '@darkroom/core'
+import { DarkroomError, localFile, type UploadFile } from '@darkroom/core'
 import {
   bulkDeletePhotosInput,
   bulkDeleteResultSchema,
@@ -20,6 +20,8 @@ import {
   repairDimensionsInput,
   repairResultSchema,
   restorePhotoInput,
+  signedUrlsSchema,
+  signUrlsInput,
   updatePhotoInput,
 } from '../schemas/photo.js'
 import { uploadFormInput, uploadResultSchema, type UploadedFormFile } from '../schemas/upload.js'
@@ -53,6 +55,49 @@ export function photosRouter(p: Procedures) {
       .input(getManyPhotosInput)
       .output(photoSchema.array())
       .query(({ ctx, input }) => ctx.darkroom.photos.getMany(ctx.caller, input)),
+
+    /**
+     * A srcset of signed `/image` URLs for one of the caller's photos, private ones included:
+     * one signature covers the photo, the format, the widths and the expiry, and each URL adds
+     * one of those widths (see the http package's signed-urls.ts). The expiry is rounded up to
+     * the next 5 minutes, so calls within those minutes answer the same URLs and browsers keep
+     * their cached copies. Someone else's photo is refused even when public: a signed URL reads
+     * as the owner (exact sizes, past a watermark), and public photos need none.
+     */
+    signUrls: p.authed
+      .input(signUrlsInput)
+      .output(signedUrlsSchema)
+      .query(async ({ ctx, input }) => {
+        const photo = await ctx.darkroom.photos.get(ctx.caller, { id: input.id })
+        if (photo.ownerId !== ctx.caller.ownerId) {
+          throw new DarkroomError(
+            'FORBIDDEN',
+            `Only the owner of photo ${JSON.stringify(photo.id)} can sign its URLs; a public ` +
+              'photo needs no signature (/image/{id}.{ext}?w=).',
+          )
+        }
+        if (!p.signImageUrls) {
+          throw new Error('photos.signUrls: the router was made without `signImageUrls`.')
+        }
+        const ttlMs = (input.expiresInSeconds ?? 3600) * 1000
+        const step = 5 * 60_000
+        const expiresAt = new Date(Math.ceil((ctx.clock.now().getTime() + ttlMs) / step) * step)
+        const signed = p.signImageUrls({
+          photo,
+          format: input.format ?? 'auto',
+          ...(input.widths ? { widths: input.widths } : {}),
+          expiresAt,
+        })
+        return {
+          src: signed.src,
+          srcset: signed.srcset,
+          ...(input.sizes ? { sizes: input.sizes } : {}),
+          widths: signed.widths,
+          width: photo.width,
+          height: photo.height,
+          expiresAt: signed.expiresAt.toISOString(),
+        }
+      }),
 
     update: p.authed
       .input(updatePhotoInput)

@@ -107,6 +107,22 @@ export const photoListSchema = z.object({
 
 export const deleteResultSchema = z.object({ id: z.string(), hard: z.boolean() })
 
+/** A srcset of signed `/image` URLs for one photo (`photos.signUrls`). */
+export const signedUrlsSchema = z.object({
+  /** The largest width's URL. */
+  src: z.string(),
+  /** `<url> <width>w, ...`, smallest first: every URL carries the same one signature. */
+  srcset: z.string(),
+  /** The `sizes` asked for, to put beside `srcset`. */
+  sizes: z.string().optional(),
+  /** The widths of `srcset`: the ladder up to the photo's own width (never upscaled). */
+  widths: z.array(z.number()),
+  /** The photo's displayed size, for `<img width height>`; null when unknown. */
+  width: nullableNumber,
+  height: nullableNumber,
+  expiresAt: z.string(),
+})
+
 export const bulkDeleteResultSchema = z.object({
   deleted: z.number(),
   failed: z.number(),
@@ -177,6 +193,44 @@ export const getPhotoInput = strictObject({
 
 export const getManyPhotosInput = strictObject({
   ids: z.array(idSchema).max(MAX_GET_MANY, { error: `At most ${MAX_GET_MANY} ids at once.` }),
+})
+
+export const IMAGE_URL_FORMATS = ['auto', 'jpg', 'png', 'webp', 'avif'] as const
+/** The longest a signed URL may live: 7 days. */
+export const MAX_SIGNED_URL_SECONDS = 7 * 86_400
+const widthMessage = 'A width is a whole number from 1 to 4096.'
+const ttlMessage = `expiresInSeconds is a whole number from 60 to ${MAX_SIGNED_URL_SECONDS} (7 days).`
+
+export const signUrlsInput = strictObject({
+  id: idSchema,
+  /** One format, or `auto` (default): avif, webp or jpeg by the browser's `Accept`. */
+  format: z.enum(IMAGE_URL_FORMATS).optional(),
+  /** Some widths of the server's ladder (`IMAGE_SIGNED_WIDTHS`); default all of them. */
+  widths: z
+    .array(
+      z
+        .number()
+        .int({ error: widthMessage })
+        .min(1, { error: widthMessage })
+        .max(4096, { error: widthMessage }),
+    )
+    .min(1, { error: 'Give at least one width, or leave widths out for the whole ladder.' })
+    .max(32, { error: 'At most 32 widths.' })
+    .optional(),
+  /** How long the URLs work; default 3600 (an hour). */
+  expiresInSeconds: z
+    .number()
+    .int({ error: ttlMessage })
+    .min(60, { error: ttlMessage })
+    .max(MAX_SIGNED_URL_SECONDS, { error: ttlMessage })
+    .optional(),
+  /** The `sizes` attribute to answer beside `srcset` (echoed, not signed). */
+  sizes: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500, { error: 'sizes has at most 500 characters.' })
+    .optional(),
 })
 
 const dimension = (property: string) =>

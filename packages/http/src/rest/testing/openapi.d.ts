@@ -196,6 +196,26 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/photos/{id}/signed-urls': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * A srcset of signed /image URLs for your photo (private too): one signature, every width
+     * @description The tRPC procedure `photos.signUrls`, over REST.
+     */
+    get: operations['photos_signUrls']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/photos/{id}/comments': {
     parameters: {
       query?: never
@@ -1751,6 +1771,50 @@ export interface operations {
             } & {
               [key: string]: string | null
             }
+          }
+        }
+      }
+      400: components['responses']['Error400']
+      401: components['responses']['Error401']
+      403: components['responses']['Error403']
+      404: components['responses']['Error404']
+      409: components['responses']['Error409']
+      413: components['responses']['Error413']
+      422: components['responses']['Error422']
+      429: components['responses']['Error429']
+      500: components['responses']['Error500']
+    }
+  }
+  photos_signUrls: {
+    parameters: {
+      query?: {
+        format?: 'auto' | 'jpg' | 'png' | 'webp' | 'avif'
+        widths?: number[]
+        expiresInSeconds?: number
+        sizes?: string
+      }
+      header?: never
+      path: {
+        id: string
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      /** @description Done. */
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            src: string
+            srcset: string
+            sizes?: string
+            widths: number[]
+            width: number | null
+            height: number | null
+            expiresAt: string
           }
         }
       }
