@@ -3,8 +3,15 @@ import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** What `npm start` runs (built by `npm install` / `tsc -b`). */
-export const SERVER_MAIN = join(import.meta.dirname, '..', 'apps', 'server', 'dist', 'main.js')
+/** What `npm start` runs (built by `npm install` / `npm run build`: apps/server/scripts/bundle.mjs). */
+export const SERVER_MAIN = join(
+  import.meta.dirname,
+  '..',
+  'apps',
+  'server',
+  'dist',
+  'main.bundle.js',
+)
 
 /**
  * A Node child process serving HTTP (the real server, or a baseline written inline), started

@@ -10,7 +10,7 @@ import { printTable, size, stats, writeJson, type Row, type Stats } from './lib.
 import { makePhoto } from './photos.js'
 
 /**
- * Image route: `node apps/server/dist/main.js` (what `npm start` runs) in a child process on
+ * Image route: `node apps/server/dist/main.bundle.js` (what `npm start` runs) in a child process on
  * SQLite + a folder, loaded by autocannon from this process on 127.0.0.1.
  *
  * - Cached hits: one public photo's `/image/{id}.jpg?w=512`, warmed, against a plain Node

@@ -5,7 +5,7 @@ import { startChild, SERVER_MAIN } from './children.js'
 import { measure, printTable, size, writeJson, type Row } from './lib.js'
 
 /**
- * Start: what `npm start` runs (`node apps/server/dist/main.js`, built by `npm install`) from
+ * Start: what `npm start` runs (`node apps/server/dist/main.bundle.js`, built by `npm install`) from
  * spawn to the first 200 from `/healthz`, on a first start (empty DATA_DIR: migrations, the
  * admin key) and on a restart (same DATA_DIR). The baseline in the same run is a bare Node
  * http server answering 200, spawned the same way: the floor of any Node server's start.

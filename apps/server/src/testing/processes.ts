@@ -112,11 +112,16 @@ export async function runServerProcessToExit(
   return { code, stdout, stderr }
 }
 
+/**
+ * Starts the server from its sources, or from `args` instead (`[path]`: a built entry such as
+ * the bundle `npm start` runs).
+ */
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
+  args: string[] = ['--import', 'tsx', MAIN],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: childEnvOf(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp'
+import type { Metadata } from 'sharp'
 import {
   corruptImageError,
   invalidTypeError,
@@ -8,6 +8,7 @@ import {
 } from './image-violations.js'
 import { locateExifBlock } from './internal/exif-block.js'
 import { HeifParseError, parseHeif } from './internal/isobmff.js'
+import { loadSharp } from './internal/load-sharp.js'
 import { normaliseOrientation, readIfd0Tags } from './internal/tiff-ifd0.js'
 import { sniffMimeType } from './sniff-mime-type.js'
 import { checkStructure } from './structure-limits.js'
@@ -194,6 +195,7 @@ async function readMetadata(
 ): Promise<{ width: number; height: number; pages: number }> {
   let metadata: Metadata
   try {
+    const sharp = await loadSharp()
     metadata = await sharp(data, { failOn: 'error', limitInputPixels: false }).metadata()
   } catch {
     throw corruptImageError(mimeType)

@@ -1,4 +1,3 @@
-import exifr from 'exifr'
 import type { GpsPosition, PhotoExif } from '../domain/types.js'
 import { locateExifBlock } from './internal/exif-block.js'
 
@@ -77,6 +76,9 @@ interface ExifrOutput {
  * // takenAt '2019-10-20T18:34:30+02:00', exif.gps { lat: 38.0466, lon: 12.9944 }
  */
 export async function readExif(data: Uint8Array): Promise<ExifFacts> {
+  // Loaded on first use, like sharp (see internal/load-sharp.ts); outside the `try`, so a broken
+  // install fails loudly instead of reading as "no EXIF".
+  const { default: exifr } = await import('exifr')
   try {
     const container = containerOf(data)
     if (!container) return NO_EXIF

@@ -1,9 +1,10 @@
-import sharp, { type Sharp } from 'sharp'
+import type { Sharp } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'
 import type { VariantFormat, VariantPreset, WatermarkConfig } from '../config.js'
 import { DarkroomError } from '../errors.js'
 import { corruptImageError, unsupportedCompressionError } from './image-violations.js'
 import { HeifParseError, parseHeif } from './internal/isobmff.js'
+import { loadSharp, type SharpFactory } from './internal/load-sharp.js'
 import { makeWatermarkOverlay, type Overlay } from './internal/watermark-overlay.js'
 import type { HeifDecoder } from '../ports/heif-decoder.js'
 import type { ScratchFile, ScratchSpace } from '../ports/scratch-space.js'
@@ -102,7 +103,7 @@ export async function renderImage(
   probe: ImageProbe,
   options: RenderImageOptions,
 ): Promise<RenderResult> {
-  configureSharp()
+  configureSharp(await loadSharp())
   const presets = Object.entries(options.presets).sort(([, a], [, b]) => b.maxEdge - a.maxEdge)
   const largestEdge = Math.max(THUMB_EDGE, ...presets.map(([, preset]) => preset.maxEdge))
   const base = await decode({ data, probe, edge: largestEdge, options })
@@ -135,7 +136,7 @@ export async function renderImage(
   return { variants, ...placeholder }
 }
 
-function configureSharp(): void {
+function configureSharp(sharp: SharpFactory): void {
   if (sharpConfigured) return
   // Each upload is decoded once; libvips' operation cache would only hold on to memory.
   sharp.cache(false)
@@ -196,6 +197,7 @@ export function jpegShrinkFactor(probe: ImageProbe, edge: number): number {
 }
 
 async function decodeWithSharp(source: Uint8Array | string, probe: ImageProbe, edge: number) {
+  const sharp = await loadSharp()
   // failOn 'error' refuses truncated files instead of storing them half grey; the limit is the
   // probed size, a second line of defence should the bytes not be what was probed.
   const input = {
@@ -264,6 +266,7 @@ async function decodeHeif(args: {
     timeoutMs: 20_000 + Math.ceil(pixels / 1_000_000) * 1_000,
   })
   const raw = { width: decoded.width, height: decoded.height, channels: 4 as const }
+  const sharp = await loadSharp()
   const pipeline = sharp(decoded.pixels, { raw, limitInputPixels: false }).resize(edge, edge, {
     fit: 'inside',
     withoutEnlargement: true,
@@ -295,15 +298,18 @@ function refusal(error: unknown, probe: ImageProbe): DarkroomError {
 
 async function fitBitmap(bitmap: Bitmap, edge: number): Promise<Bitmap> {
   if (Math.max(bitmap.width, bitmap.height) <= edge) return bitmap
-  const { data, info } = await fromBitmap(bitmap)
+  const { data, info } = await (
+    await fromBitmap(bitmap)
+  )
     .resize(edge, edge, { fit: 'inside' })
     .raw()
     .toBuffer({ resolveWithObject: true })
   return { data, width: info.width, height: info.height, channels: info.channels }
 }
 
-function fromBitmap(bitmap: Bitmap): Sharp {
+async function fromBitmap(bitmap: Bitmap): Promise<Sharp> {
   const { width, height, channels } = bitmap
+  const sharp = await loadSharp()
   return sharp(bitmap.data, { raw: { width, height, channels }, limitInputPixels: false })
 }
 
@@ -317,7 +323,7 @@ async function encodeVariant(
   const format = preset.format ?? options.format
   const quality = preset.quality ?? options.quality
   const hasAlpha = bitmap.channels === 2 || bitmap.channels === 4
-  let pipeline = fromBitmap(bitmap)
+  let pipeline = await fromBitmap(bitmap)
   // Compositing adds an alpha channel; an opaque photo stays opaque.
   if (overlay) pipeline = pipeline.composite([overlay])
   if (overlay && !hasAlpha) pipeline = pipeline.removeAlpha()
@@ -343,12 +349,15 @@ async function encodeVariant(
 }
 
 async function placeholderOf(bitmap: Bitmap): Promise<{ thumbhash: string; hue: string }> {
-  const { data, info } = await fromBitmap(bitmap)
+  const { data, info } = await (
+    await fromBitmap(bitmap)
+  )
     .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true })
   const hash = rgbaToThumbHash(info.width, info.height, data)
+  const sharp = await loadSharp()
   const { dominant } = await sharp(data, {
     raw: { width: info.width, height: info.height, channels: 4 },
   }).stats()

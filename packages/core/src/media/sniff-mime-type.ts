@@ -1,5 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type'
-
 export interface SniffedType {
   mimeType: string
   ext: string
@@ -28,6 +26,9 @@ export const SNIFF_BYTES = 4100
  * // { mimeType: 'image/jpeg', ext: 'jpg' }
  */
 export async function sniffMimeType(head: Uint8Array): Promise<SniffedType | null> {
+  // Loaded on first use, like sharp (see internal/load-sharp.ts): file-type and its tokenizers
+  // are some 30 modules that a start need not read.
+  const { fileTypeFromBuffer } = await import('file-type')
   const detected = await fileTypeFromBuffer(head)
   // file-type calls every XML document application/xml; SVG and XMP deserve their own names.
   if (detected && detected.mime !== 'application/xml') {

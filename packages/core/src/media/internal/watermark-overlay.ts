@@ -1,5 +1,5 @@
-import sharp from 'sharp'
 import type { WatermarkConfig } from '../../config.js'
+import { loadSharp } from './load-sharp.js'
 
 /**
  * The watermark laid over a variant: the configured text drawn as SVG (rendered by librsvg inside
@@ -39,6 +39,7 @@ async function imageOverlay(
   height: number,
 ): Promise<Buffer> {
   const margin = Math.floor(Math.min(width, height) * 0.02)
+  const sharp = await loadSharp()
   return sharp(image)
     .resize(Math.max(1, Math.round(width / 4)), Math.max(1, height - 2 * margin), {
       fit: 'inside',

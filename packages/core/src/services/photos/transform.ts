@@ -1,8 +1,9 @@
-import sharp, { type AvifOptions, type JpegOptions, type PngOptions, type WebpOptions } from 'sharp'
+import type { AvifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp'
 import { DarkroomError, type Violation } from '../../errors.js'
 import type { Caller, PhotoRecord, StoredVariant } from '../../domain/types.js'
 import { assertReadable, requireScope } from '../../internal/access.js'
 import { readAll } from '../../internal/bytes.js'
+import { loadSharp } from '../../media/internal/load-sharp.js'
 import type { ServiceContext } from '../context.js'
 
 export const TRANSFORM_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const
@@ -143,6 +144,7 @@ async function render(
     if (!stream) throw new DarkroomError('NOT_FOUND', `The bytes of photo ${input.id} are missing.`)
     const bytes = await readAll(stream, Number.MAX_SAFE_INTEGER)
     signal?.throwIfAborted()
+    const sharp = await loadSharp()
     ctx.renders.markStarted()
     const { data, info } = await sharp(bytes, {
       limitInputPixels: ctx.config.limits.maxInputPixels,
