@@ -377,7 +377,8 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       { prefix: '/files', handle: (request) => files.handle(request) },
       { prefix: '/image', handle: image },
       { prefix: '/photos', handle: photo },
-      { prefix: '/albums', handle: archive },
+      // Only the zips: `/albums/<id>` is the gallery's page of an album.
+      { prefix: '/albums', handle: archive, only: /^\/albums\/[^/]+\.zip$/ },
       { prefix: '/healthz', handle: health, exact: true },
       { prefix: '/session', handle: session, exact: true },
       { prefix: '/api', handle: api },

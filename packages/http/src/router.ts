@@ -15,6 +15,11 @@ export interface RouteEntry {
   handle: Route
   /** The route is the prefix alone: a path under it (`/healthz/x`) is a JSON 404. */
   exact?: boolean
+  /**
+   * The route takes only the paths under its prefix that match: others are not the handler's
+   * (an app behind it, such as the gallery's `/albums/<id>` pages, answers them).
+   */
+  only?: RegExp
 }
 
 export interface Router {
@@ -40,7 +45,9 @@ export function createRouter(
       const path = pathname.slice(basePath.length) || '/'
       const route = routes.find(
         (r) =>
-          path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`),
+          (path === r.prefix ||
+            path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`)) &&
+          (!r.only || r.only.test(path)),
       )
       return route ? { path, route } : null
     },
