@@ -183,6 +183,8 @@ async function wedding(dir: string, paths: string[], env: Record<string, string>
         await new Promise((resolve) => setTimeout(resolve, POLL_MS))
       }
     })()
+    // Rethrown where it is awaited; the upload may fail first and stop the server under it.
+    poller.catch(() => undefined)
     const ids = new Set<string>()
     const queue = paths.map((path, i) => ({ path, bytes: sizes[i]! }))
     await pool(queue, PARALLEL, async ({ path, bytes }) => {
