@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   start: async () => (await import('./start.js')).run(),
   upload: async () => (await import('./upload.js')).run(),
   images: async () => (await import('./images.js')).run(),
+  wedding: async () => (await import('./wedding.js')).run(),
 }
 
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--quick')

@@ -60,6 +60,16 @@ describe('loadConfig', () => {
     }
   })
 
+  it('reads VARIANT_EFFORT (WebP encoder effort, 0 to 6), beside VARIANT_FORMAT or alone', () => {
+    expect(loadConfig({}).darkroom.variants).toBeUndefined()
+    expect(loadConfig({ VARIANT_EFFORT: '4' }).darkroom.variants).toEqual({ effort: 4 })
+    expect(loadConfig({ VARIANT_FORMAT: 'webp', VARIANT_EFFORT: '0' }).darkroom.variants).toEqual({
+      format: 'webp',
+      effort: 0,
+    })
+    expect(() => loadConfig({ VARIANT_EFFORT: '7' })).toThrow(/VARIANT_EFFORT/)
+  })
+
   it('reads HTTP_MAX_INFLIGHT_BODY_MB, 1024 by default', () => {
     expect(loadConfig({}).maxBodyBytesInFlight).toBe(1024 * 1024 * 1024)
     expect(loadConfig({ HTTP_MAX_INFLIGHT_BODY_MB: '64' }).maxBodyBytesInFlight).toBe(

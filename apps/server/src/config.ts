@@ -201,6 +201,7 @@ const envSchema = z.object({
   MAX_INPUT_MEGAPIXELS: positive.optional(),
   INGEST_MEMORY_MB: positive.optional(),
   VARIANT_FORMAT: z.enum(VARIANT_FORMATS).optional(),
+  VARIANT_EFFORT: int(0, 6).optional(),
   GUEST_UPLOADS: bool.optional(),
   TRUST_PROXY: z.string().trim().optional(),
   PROFILES: z.string().trim().optional(),
@@ -326,7 +327,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
   const darkroom: DarkroomConfigInput = { limits }
   const expiryMs = Math.round((e.UPLOAD_EXPIRY_HOURS ?? 24) * 3_600_000)
-  if (e.VARIANT_FORMAT) darkroom.variants = { format: e.VARIANT_FORMAT }
+  if (e.VARIANT_FORMAT || e.VARIANT_EFFORT !== undefined) {
+    darkroom.variants = {
+      ...(e.VARIANT_FORMAT ? { format: e.VARIANT_FORMAT } : {}),
+      ...(e.VARIANT_EFFORT !== undefined ? { effort: e.VARIANT_EFFORT } : {}),
+    }
+  }
   if (e.TRASH_RETENTION_DAYS !== undefined) {
     darkroom.trash = { retentionMs: Math.max(1, Math.round(e.TRASH_RETENTION_DAYS * 86_400_000)) }
   }

@@ -15,6 +15,7 @@ const renderOptions = {
   presets: { small: { maxEdge: 32 } },
   format: 'webp' as const,
   quality: 80,
+  effort: 2,
   watermark: null,
   heifDecoder: new LibheifHeifDecoder(),
   scratchSpace: new FsScratchSpace(),

@@ -21,6 +21,7 @@ const renderOptions: RenderImageOptions = {
   presets,
   format: 'jpeg',
   quality: 75,
+  effort: 2,
   watermark: null,
   heifDecoder: new LibheifHeifDecoder(),
   scratchSpace: new FsScratchSpace(),

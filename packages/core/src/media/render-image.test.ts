@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import { describe, expect, it } from 'vitest'
-import { IMAGE_MIME_TYPES, type VariantPreset, type WatermarkConfig } from '../config.js'
+import {
+  configSchema,
+  IMAGE_MIME_TYPES,
+  type VariantPreset,
+  type WatermarkConfig,
+} from '../config.js'
 import { FsScratchSpace, LibheifHeifDecoder } from '../node/index.js'
 import { probeImage } from './probe-image.js'
 import { readExif } from './read-exif.js'
@@ -22,6 +27,7 @@ function options(
     presets,
     format: 'webp',
     quality: 80,
+    effort: 2,
     watermark: null,
     heifDecoder: new LibheifHeifDecoder(),
     scratchSpace: new FsScratchSpace(),
@@ -110,6 +116,38 @@ describe('renderImage', () => {
       expect([metadata.width, metadata.height]).toEqual([variant.width, variant.height])
       expect(await layout(variant.data)).toBe('left r, right b')
     }
+  })
+
+  it("encodes WebP at the preset's effort, else the default; 2 by default, the small preset 4", async () => {
+    // Photo-like content (upscaled noise): a flat image encodes the same at every effort.
+    const noise = await sharp({
+      create: {
+        width: 60,
+        height: 40,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 120, sigma: 50 },
+      },
+    })
+      .png()
+      .toBuffer()
+    const photo = await sharp(noise).resize(600, 400).png().toBuffer()
+    const probe = await probeImage(photo, limits)
+    const encoded = async (preset: VariantPreset, effort: number) =>
+      (await renderImage(photo, probe, options({ v: preset }, { effort }))).variants[0]!.data
+    const fastest = await encoded({ maxEdge: 256 }, 0)
+    const smallest = await encoded({ maxEdge: 256 }, 6)
+    expect(fastest.equals(smallest)).toBe(false)
+    expect((await encoded({ maxEdge: 256, effort: 6 }, 0)).equals(smallest)).toBe(true)
+    expect((await encoded({ maxEdge: 256, effort: 0 }, 6)).equals(fastest)).toBe(true)
+
+    const { variants } = configSchema.parse({})
+    expect(variants.effort).toBe(2)
+    expect(variants.presets).toEqual({
+      small: { maxEdge: 320, effort: 4 },
+      medium: { maxEdge: 1024 },
+      large: { maxEdge: 2048 },
+    })
   })
 
   it('a camera JPEG: probe, EXIF and upright variants agree (orientation 6)', async () => {

@@ -54,6 +54,8 @@ export interface RenderImageOptions {
   format: VariantFormat
   /** Default quality of presets that name none. */
   quality: number
+  /** Default WebP encoder effort (0-6) of presets that name none. */
+  effort: number
   watermark: WatermarkConfig | null
   /** Decodes HEVC-coded HEIF, which sharp cannot. */
   heifDecoder: HeifDecoder
@@ -93,6 +95,7 @@ let sharpConfigured = false
  *   presets: { small: { maxEdge: 320 }, large: { maxEdge: 2048 } },
  *   format: 'webp',
  *   quality: 80,
+ *   effort: 2,
  *   watermark: null,
  *   heifDecoder: new LibheifHeifDecoder(),
  *   scratchSpace: new FsScratchSpace(),
@@ -331,7 +334,7 @@ async function encodeVariant(
     if (hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' })
     pipeline = pipeline.jpeg({ quality, progressive: true })
   } else if (format === 'webp') {
-    pipeline = pipeline.webp({ quality })
+    pipeline = pipeline.webp({ quality, effort: preset.effort ?? options.effort })
   } else if (format === 'avif') {
     pipeline = pipeline.avif({ quality })
   } else {

@@ -68,6 +68,7 @@ export function renderOptions(ctx: ServiceContext): RenderImageOptions {
     presets: variants.presets,
     format: variants.format,
     quality: variants.quality,
+    effort: variants.effort,
     watermark,
     heifDecoder: ctx.heifDecoder,
     scratchSpace: ctx.scratchSpace,
