@@ -165,19 +165,34 @@ export function checkSignature(
   params: ImageParams,
   nowMs: number,
 ): SignatureCheck {
-  const sig = query.get('sig')
-  if (sig === null) return 'absent'
+  if (query.get('sig') === null) return 'absent'
+  verifySignature(secret, path, query, nowMs, (exp) => canonicalQuery({ ...params, exp }))
+  return 'valid'
+}
+
+/**
+ * Checks `sig` against the HMAC of `path` and `signed(exp)` and that `exp` has not passed, or
+ * throws the 403 saying which: the one check behind exact and ladder signatures.
+ */
+function verifySignature(
+  secret: string,
+  path: string,
+  query: URLSearchParams,
+  nowMs: number,
+  signed: (exp: number) => string | null,
+): void {
+  const sig = query.get('sig') ?? ''
   const expText = query.get('exp') ?? ''
-  if (!/^[0-9a-f]{64}$/.test(sig) || !/^\d{1,12}$/.test(expText)) {
+  const exp = Number(expText)
+  const text = /^\d{1,12}$/.test(expText) ? signed(exp) : null
+  if (!/^[0-9a-f]{64}$/.test(sig) || text === null) {
     throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature is malformed.')
   }
-  const exp = Number(expText)
-  const expected = Buffer.from(signature(secret, path, canonicalQuery({ ...params, exp })), 'hex')
+  const expected = Buffer.from(signature(secret, path, text), 'hex')
   if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) {
     throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature does not match.')
   }
   if (exp * 1000 < nowMs) throw new HttpProblem(403, 'FORBIDDEN', 'The signed URL has expired.')
-  return 'valid'
 }
 
 /**
@@ -252,20 +267,11 @@ export function checkLadderSignature(
   params: ImageParams,
   nowMs: number,
 ): SignatureCheck {
-  const sig = query.get('sig')
-  if (sig === null) return 'absent'
-  const expText = query.get('exp') ?? ''
+  if (query.get('sig') === null) return 'absent'
   const l = query.get('l') ?? ''
   const ladder = parseLadder(l)
-  if (!/^[0-9a-f]{64}$/.test(sig) || !/^\d{1,12}$/.test(expText) || !ladder) {
-    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature is malformed.')
-  }
-  const exp = Number(expText)
-  const expected = Buffer.from(signature(secret, path, ladderQuery(exp, l)), 'hex')
-  if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) {
-    throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature does not match.')
-  }
-  if (exp * 1000 < nowMs) throw new HttpProblem(403, 'FORBIDDEN', 'The signed URL has expired.')
+  verifySignature(secret, path, query, nowMs, (exp) => (ladder ? ladderQuery(exp, l) : null))
+  if (!ladder) throw new HttpProblem(403, 'FORBIDDEN', 'The URL signature is malformed.')
   if (params.w === undefined || !ladder.includes(params.w) || hasUnsigned(params)) {
     throw new HttpProblem(
       403,
