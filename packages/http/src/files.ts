@@ -18,6 +18,7 @@ import { DarkroomDataStore } from './tus/darkroom-data-store.js'
 import type { TusDeps } from './tus/deps.js'
 import { DurableFileStore } from './tus/durable-file-store.js'
 import { sweepExpired } from './tus/expiry-sweep.js'
+import { isHttps } from './session.js'
 import { ticketCookie } from './tus/guest-ticket.js'
 import { recoverAll } from './tus/recovery.js'
 import { UploadIngest, removeQuietly } from './tus/ingest.js'
@@ -65,6 +66,11 @@ export interface FilesHandlerOptions {
   /** Unfinished uploads one owner may hold (count, and declared bytes in all). */
   unfinished: { count: number; bytes: number }
   guestUploads: boolean
+  /**
+   * Behind a trusted proxy its `X-Forwarded-Proto: https` counts as https: the guest cookie then
+   * gets `Secure` (see the handler's `trustProxy`).
+   */
+  trustProxy?: boolean
   /** Counts each POST (a new upload) against the caller's bucket; see rate-limit.ts. */
   uploadLimiter?: UploadRateLimiter
   /** The client's address, for the guests' per-address rate limit. */
@@ -99,6 +105,7 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
   const unfinished = options.unfinished
   const deps: TusDeps = { darkroom, records, store, ingest, locks, logger, path, unfinished }
   const { expiryMs } = options
+  const trustProxy = options.trustProxy ?? false
   const datastore = new DarkroomDataStore(store, { ...deps, expiryMs })
 
   const maxSize = maxUploadBytes(darkroom.config)
@@ -136,7 +143,11 @@ export function createFilesHandler(options: FilesHandlerOptions): FilesHandler {
       const admitted = await admit(request, options, deps)
       if (admitted instanceof Response) return admitted
       const response = await tus.handleWeb(admitted.request)
-      return await finish(admitted.request, response, admitted.state, { ...deps, expiryMs })
+      return await finish(admitted.request, response, admitted.state, {
+        ...deps,
+        expiryMs,
+        trustProxy,
+      })
     } catch (error) {
       return errorResponse(error, logger)
     }
@@ -158,11 +169,21 @@ async function finish(
   request: Request,
   response: Response,
   state: UploadRequest,
-  { store, records, logger, path, expiryMs }: TusDeps & { expiryMs: number },
+  {
+    store,
+    records,
+    logger,
+    path,
+    expiryMs,
+    trustProxy,
+  }: TusDeps & {
+    expiryMs: number
+    trustProxy: boolean
+  },
 ): Promise<Response> {
   if (state.answeredJson) response.headers.set('Content-Type', 'application/json; charset=utf-8')
   if (state.guest?.fresh && response.status === 201) {
-    const secure = new URL(request.url).protocol === 'https:'
+    const secure = isHttps(request, new URL(request.url), trustProxy)
     const cookie = ticketCookie(state.guest.ticket, { path, maxAgeMs: expiryMs, secure })
     response.headers.append('Set-Cookie', cookie)
   }

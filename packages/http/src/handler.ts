@@ -295,6 +295,7 @@ export function createDarkroomHandler(options: DarkroomHandlerOptions): Darkroom
       bytes: options.uploads?.maxUnfinished?.bytes ?? 20 * maxUploadBytes(darkroom.config),
     },
     guestUploads,
+    trustProxy: options.trustProxy !== undefined,
     uploadLimiter,
     ipOf: clientIp,
     logger,

@@ -286,6 +286,24 @@ describe('guests behind a proxy: one bucket per client address', () => {
     }
   })
 
+  it('the guest cookie is Secure when a trusted proxy says https, not when a client does', async () => {
+    const create = (url: string) =>
+      fetch(`${url}/files`, {
+        method: 'POST',
+        headers: { ...TUS, 'Upload-Length': '10', 'X-Forwarded-Proto': 'https' },
+      }).then((r) => r.headers.get('set-cookie') ?? '')
+    const trusting = await startServer({ env: { GUEST_UPLOADS: 'true', TRUST_PROXY: 'loopback' } })
+    const direct = await startServer({ env: { GUEST_UPLOADS: 'true' } })
+    try {
+      expect(await create(trusting.url)).toMatch(/^darkroom_guest=.*; Secure(;|$)/)
+      const plain = await create(direct.url)
+      expect(plain).toMatch(/^darkroom_guest=/)
+      expect(plain).not.toMatch(/Secure/)
+    } finally {
+      await Promise.all([trusting.close(), direct.close()])
+    }
+  })
+
   it('with TRUST_PROXY=1 (one hop), the address the proxy appended is the client', async () => {
     const server = await startServer({
       env: { GUEST_UPLOADS: 'true', RATE_LIMIT_UPLOADS_PER_MINUTE: '1', TRUST_PROXY: '1' },
